@@ -48,14 +48,20 @@ mod tests {
     #[test]
     fn offset_counts_nanoseconds() {
         let base = Instant::now();
-        assert_eq!(offset_since(base, base + Duration::from_micros(1500)), 1_500_000);
+        assert_eq!(
+            offset_since(base, base + Duration::from_micros(1500)),
+            1_500_000
+        );
     }
 
     #[test]
     fn huge_duration_saturates_below_u64_max() {
         assert_eq!(nanos_saturating(Duration::MAX), MAX_NANOS);
         assert_eq!(nanos_saturating(Duration::from_nanos(u64::MAX)), MAX_NANOS);
-        assert_eq!(nanos_saturating(Duration::from_nanos(MAX_NANOS - 1)), MAX_NANOS - 1);
+        assert_eq!(
+            nanos_saturating(Duration::from_nanos(MAX_NANOS - 1)),
+            MAX_NANOS - 1
+        );
     }
 
     #[test]

@@ -143,9 +143,14 @@ pub(crate) fn set_worker_gauges(w: WorkerInfo, values: &[(WorkerGauge, f64)]) {
     if values.is_empty() {
         return;
     }
-    let key = HandleKey { recorder: current_recorder(), worker: w };
+    let key = HandleKey {
+        recorder: current_recorder(),
+        worker: w,
+    };
     let cached = CACHE.try_with(|cell| {
-        let Ok(mut cache) = cell.try_borrow_mut() else { return false };
+        let Ok(mut cache) = cell.try_borrow_mut() else {
+            return false;
+        };
         let epoch = EPOCH.load(Ordering::Relaxed);
         if cache.epoch != epoch {
             cache.map.clear();
@@ -153,7 +158,9 @@ pub(crate) fn set_worker_gauges(w: WorkerInfo, values: &[(WorkerGauge, f64)]) {
         }
         let handles = cache.map.entry(key).or_default();
         for &(g, v) in values {
-            handles.0[g.index()].get_or_insert_with(|| g.resolve(w)).set(v);
+            handles.0[g.index()]
+                .get_or_insert_with(|| g.resolve(w))
+                .set(v);
         }
         true
     });

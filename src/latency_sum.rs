@@ -31,7 +31,10 @@ pub(crate) struct LatencySum {
 impl LatencySum {
     /// Nothing recorded.
     pub(crate) fn new() -> Self {
-        Self { sum: AtomicU64::new(0), count: AtomicU64::new(0) }
+        Self {
+            sum: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
     }
 
     /// Adds one sample of `nanos` nanoseconds.
@@ -40,7 +43,9 @@ impl LatencySum {
         // The closure always returns `Some`, so `fetch_update` cannot fail.
         let _ = self
             .sum
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_add(nanos)));
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some(s.saturating_add(nanos))
+            });
         self.count.fetch_add(1, Ordering::Release);
     }
 

@@ -31,7 +31,9 @@ pub(crate) struct LatestStamp {
 impl LatestStamp {
     /// An unset slot.
     pub(crate) fn new() -> Self {
-        Self { bits: AtomicU64::new(0) }
+        Self {
+            bits: AtomicU64::new(0),
+        }
     }
 
     /// Raises the slot to `value` if it is unset or lower (values above `MAX_NANOS` clamp).

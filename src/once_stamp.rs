@@ -33,7 +33,9 @@ pub(crate) struct OnceStamp {
 impl OnceStamp {
     /// An unset slot.
     pub(crate) fn new() -> Self {
-        Self { bits: AtomicU64::new(0) }
+        Self {
+            bits: AtomicU64::new(0),
+        }
     }
 
     /// Records `value` if the slot is unset. Returns `true` if this call set it.

@@ -62,7 +62,9 @@ pub(crate) struct PackedPair {
 impl PackedPair {
     /// An unset pair.
     pub(crate) fn new() -> Self {
-        Self { bits: AtomicU64::new(0) }
+        Self {
+            bits: AtomicU64::new(0),
+        }
     }
 
     /// Records `(part, whole)` if the pair is unset and the values are valid.
@@ -141,7 +143,10 @@ mod tests {
     fn counts_past_the_width_are_rejected() {
         let p = PackedPair::new();
         assert_eq!(p.set(0, MAX_COUNT + 1), Err(PairRejected::TooLarge));
-        assert_eq!(p.set(MAX_COUNT + 1, MAX_COUNT + 1), Err(PairRejected::TooLarge));
+        assert_eq!(
+            p.set(MAX_COUNT + 1, MAX_COUNT + 1),
+            Err(PairRejected::TooLarge)
+        );
         assert_eq!(p.get(), None);
     }
 

@@ -28,7 +28,9 @@ impl Drop for PhasePermit<'_> {
 
 impl fmt::Debug for PhasePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PhasePermit").field("phase", &self.gate.phase()).finish()
+        f.debug_struct("PhasePermit")
+            .field("phase", &self.gate.phase())
+            .finish()
     }
 }
 
@@ -60,6 +62,8 @@ impl Drop for OwnedPhasePermit {
 
 impl fmt::Debug for OwnedPhasePermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPhasePermit").field("phase", &self.tracker.phase()).finish()
+        f.debug_struct("OwnedPhasePermit")
+            .field("phase", &self.tracker.phase())
+            .finish()
     }
 }

@@ -66,7 +66,11 @@ mod tests {
 
     #[test]
     fn code_round_trips_every_phase() {
-        for p in [RequestPhase::Prefill, RequestPhase::Decode, RequestPhase::Aggregated] {
+        for p in [
+            RequestPhase::Prefill,
+            RequestPhase::Decode,
+            RequestPhase::Aggregated,
+        ] {
             assert_eq!(RequestPhase::from_code(p.code()), p);
         }
     }

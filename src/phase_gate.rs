@@ -76,7 +76,9 @@ impl<W: GateWaker> PhaseGate<W> {
             if cur & HELD != 0 {
                 return false;
             }
-            match self.state.compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Relaxed)
+            match self
+                .state
+                .compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) => return true,
                 Err(seen) => cur = seen,

@@ -352,7 +352,9 @@ impl RequestTracker {
 
     /// Sets `phase` and returns a permit if no permit is out; `None` otherwise (never waits).
     pub fn try_set_phase(&self, phase: RequestPhase) -> Option<PhasePermit<'_>> {
-        self.gate.try_acquire(phase).then(|| PhasePermit::new(&self.gate))
+        self.gate
+            .try_acquire(phase)
+            .then(|| PhasePermit::new(&self.gate))
     }
 
     /// The current phase; never waits.
@@ -379,7 +381,11 @@ impl RequestTracker {
     /// rank in. Any other different write changes nothing and counts one conflict per slot it
     /// hits ([`worker_conflicts`](Self::worker_conflicts)); an identical write is not a conflict.
     pub fn record_worker(&self, instance_id: u64, dp_rank: Option<u32>, worker_type: WorkerType) {
-        let w = WorkerInfo { instance_id, dp_rank, worker_type };
+        let w = WorkerInfo {
+            instance_id,
+            dp_rank,
+            worker_type,
+        };
         // The slot counts its own conflicts; the outcome is not needed here.
         match self.phase() {
             RequestPhase::Prefill => {
@@ -463,7 +469,8 @@ impl RequestTracker {
     /// Adds one detokenize sample (once per generated token). The sum saturates at `u64::MAX`
     /// nanoseconds instead of wrapping.
     pub fn record_detokenize_latency(&self, l: Duration) {
-        self.detokenize.add(u64::try_from(l.as_nanos()).unwrap_or(u64::MAX));
+        self.detokenize
+            .add(u64::try_from(l.as_nanos()).unwrap_or(u64::MAX));
     }
 
     /// Sum of detokenize samples; `None` before the first.
@@ -490,7 +497,9 @@ impl RequestTracker {
 
     /// Router queue depth at routing time, if recorded.
     pub fn router_queue_depth(&self) -> Option<usize> {
-        self.router_queue_depth.get().and_then(|d| usize::try_from(d).ok())
+        self.router_queue_depth
+            .get()
+            .and_then(|d| usize::try_from(d).ok())
     }
 
     // ---- gauges -------------------------------------------------------------------
@@ -499,7 +508,9 @@ impl RequestTracker {
     /// recorded type). Does nothing with no prefill worker recorded; skips a value not yet
     /// known. No allocation or registry lookup after the worker's first observation.
     pub fn observe_first_token_gauges(&self) {
-        let Some(w) = self.prefill_worker.get() else { return };
+        let Some(w) = self.prefill_worker.get() else {
+            return;
+        };
         let mut values = [(WorkerGauge::Ttft, 0.0); 2];
         let mut n = 0;
         if let Some(ttft) = self.ttft_ms() {
@@ -516,7 +527,9 @@ impl RequestTracker {
     /// Sets the average ITL on the decode worker's gauge (labels from the decode slot). Does
     /// nothing with no decode worker recorded or while the ITL is unknown.
     pub fn observe_finish_gauges(&self) {
-        let Some(w) = self.decode_worker.get() else { return };
+        let Some(w) = self.decode_worker.get() else {
+            return;
+        };
         if let Some(itl) = self.avg_itl_ms() {
             set_worker_gauges(w, &[(WorkerGauge::Itl, itl / 1000.0)]);
         }
@@ -602,6 +615,8 @@ impl Default for RequestTracker {
 
 impl fmt::Debug for RequestTracker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestTracker").field("snapshot", &self.snapshot()).finish()
+        f.debug_struct("RequestTracker")
+            .field("snapshot", &self.snapshot())
+            .finish()
     }
 }

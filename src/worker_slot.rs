@@ -83,7 +83,11 @@ fn decode(bits: u128) -> Option<WorkerInfo> {
     Some(WorkerInfo {
         instance_id: bits as u64,
         dp_rank: (bits & HAS_RANK != 0).then_some((bits >> RANK_SHIFT) as u32),
-        worker_type: if bits & DECODE != 0 { WorkerType::Decode } else { WorkerType::Prefill },
+        worker_type: if bits & DECODE != 0 {
+            WorkerType::Decode
+        } else {
+            WorkerType::Prefill
+        },
     })
 }
 
@@ -97,7 +101,9 @@ pub(crate) struct WorkerSlot {
 impl WorkerSlot {
     /// An unset slot.
     pub(crate) fn new() -> Self {
-        Self { bits: AtomicU128::new(0) }
+        Self {
+            bits: AtomicU128::new(0),
+        }
     }
 
     /// Writes `w` with the slot's semantics (module docs).
@@ -119,7 +125,10 @@ impl WorkerSlot {
                 Some(_) if cur & CONFLICT_MASK == CONFLICT_MASK => return SlotWrite::Conflict,
                 Some(_) => (cur + CONFLICT_ONE, SlotWrite::Conflict),
             };
-            match self.bits.compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .bits
+                .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return outcome,
                 Err(seen) => cur = seen,
             }
@@ -144,7 +153,11 @@ mod tests {
     use super::*;
 
     fn w(id: u64, rank: Option<u32>, t: WorkerType) -> WorkerInfo {
-        WorkerInfo { instance_id: id, dp_rank: rank, worker_type: t }
+        WorkerInfo {
+            instance_id: id,
+            dp_rank: rank,
+            worker_type: t,
+        }
     }
 
     #[test]
@@ -180,7 +193,10 @@ mod tests {
     fn later_rank_fills_in_a_missing_rank() {
         let s = WorkerSlot::new();
         s.write(w(7, None, WorkerType::Prefill));
-        assert_eq!(s.write(w(7, Some(3), WorkerType::Prefill)), SlotWrite::RankFilled);
+        assert_eq!(
+            s.write(w(7, Some(3), WorkerType::Prefill)),
+            SlotWrite::RankFilled
+        );
         assert_eq!(s.get(), Some(w(7, Some(3), WorkerType::Prefill)));
     }
 
@@ -188,7 +204,10 @@ mod tests {
     fn different_id_is_a_conflict_and_changes_nothing() {
         let s = WorkerSlot::new();
         s.write(w(7, Some(1), WorkerType::Prefill));
-        assert_eq!(s.write(w(8, Some(1), WorkerType::Prefill)), SlotWrite::Conflict);
+        assert_eq!(
+            s.write(w(8, Some(1), WorkerType::Prefill)),
+            SlotWrite::Conflict
+        );
         assert_eq!(s.get(), Some(w(7, Some(1), WorkerType::Prefill)));
     }
 
@@ -207,7 +226,10 @@ mod tests {
         let s = WorkerSlot::new();
         s.write(w(7, None, WorkerType::Prefill));
         s.write(w(8, None, WorkerType::Prefill));
-        assert_eq!(s.write(w(7, Some(2), WorkerType::Prefill)), SlotWrite::RankFilled);
+        assert_eq!(
+            s.write(w(7, Some(2), WorkerType::Prefill)),
+            SlotWrite::RankFilled
+        );
         assert_eq!(s.conflicts(), 1);
         assert_eq!(s.get(), Some(w(7, Some(2), WorkerType::Prefill)));
     }
@@ -216,14 +238,18 @@ mod tests {
     fn conflict_count_saturates() {
         let s = WorkerSlot::new();
         s.write(w(7, None, WorkerType::Prefill));
-        s.bits.compare_exchange(
-            s.bits.load(Ordering::Acquire),
-            encode(w(7, None, WorkerType::Prefill)) | CONFLICT_MASK,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        )
-        .unwrap();
-        assert_eq!(s.write(w(8, None, WorkerType::Prefill)), SlotWrite::Conflict);
+        s.bits
+            .compare_exchange(
+                s.bits.load(Ordering::Acquire),
+                encode(w(7, None, WorkerType::Prefill)) | CONFLICT_MASK,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .unwrap();
+        assert_eq!(
+            s.write(w(8, None, WorkerType::Prefill)),
+            SlotWrite::Conflict
+        );
         assert_eq!(s.conflicts(), MAX_SLOT_CONFLICTS);
         assert_eq!(s.get(), Some(w(7, None, WorkerType::Prefill)));
     }
@@ -232,14 +258,20 @@ mod tests {
     fn different_rank_is_a_conflict() {
         let s = WorkerSlot::new();
         s.write(w(7, Some(1), WorkerType::Prefill));
-        assert_eq!(s.write(w(7, Some(2), WorkerType::Prefill)), SlotWrite::Conflict);
+        assert_eq!(
+            s.write(w(7, Some(2), WorkerType::Prefill)),
+            SlotWrite::Conflict
+        );
     }
 
     #[test]
     fn dropping_a_known_rank_is_a_conflict() {
         let s = WorkerSlot::new();
         s.write(w(7, Some(1), WorkerType::Prefill));
-        assert_eq!(s.write(w(7, None, WorkerType::Prefill)), SlotWrite::Conflict);
+        assert_eq!(
+            s.write(w(7, None, WorkerType::Prefill)),
+            SlotWrite::Conflict
+        );
         assert_eq!(s.get(), Some(w(7, Some(1), WorkerType::Prefill)));
     }
 
@@ -247,7 +279,10 @@ mod tests {
     fn different_type_is_a_conflict_even_when_filling_a_rank() {
         let s = WorkerSlot::new();
         s.write(w(7, None, WorkerType::Prefill));
-        assert_eq!(s.write(w(7, Some(1), WorkerType::Decode)), SlotWrite::Conflict);
+        assert_eq!(
+            s.write(w(7, Some(1), WorkerType::Decode)),
+            SlotWrite::Conflict
+        );
         assert_eq!(s.get(), Some(w(7, None, WorkerType::Prefill)));
     }
 }

@@ -54,7 +54,11 @@ impl Notify {
     }
 
     pub(crate) fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, id: None, done: false }
+        Notified {
+            notify: self,
+            id: None,
+            done: false,
+        }
     }
 
     pub(crate) fn notify_one(&self) {
@@ -83,7 +87,11 @@ impl Notified<'_> {
         } else {
             let id = st.next_id;
             st.next_id += 1;
-            st.waiters.push(Entry { id, chosen: false, waker: None });
+            st.waiters.push(Entry {
+                id,
+                chosen: false,
+                waker: None,
+            });
             this.id = Some(id);
         }
         this.done
@@ -101,7 +109,11 @@ impl Future for Notified<'_> {
         }
         let id = this.id.expect("registered by enable");
         let mut st = this.notify.state.lock().unwrap();
-        let pos = st.waiters.iter().position(|e| e.id == id).expect("own entry");
+        let pos = st
+            .waiters
+            .iter()
+            .position(|e| e.id == id)
+            .expect("own entry");
         if st.waiters[pos].chosen {
             st.waiters.remove(pos);
             this.id = None;

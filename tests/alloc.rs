@@ -1,0 +1,130 @@
+//! Allocation-freedom, proven with a counting global allocator (per-thread counts, so the test
+//! harness's own threads do not interfere).
+
+use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: defers every operation to `System`; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCS.with(Cell::get);
+    let out = f();
+    (out, ALLOCS.with(Cell::get) - before)
+}
+
+fn exercise(t: &RequestTracker) {
+    t.record_prefill_start();
+    t.record_first_token();
+    t.record_decode_first_token();
+    t.record_prefill_complete();
+    t.record_kv_hit(3, 8);
+    t.record_kv_hit(9, 8);
+    t.record_isl(100, 50);
+    t.record_osl(16);
+    t.record_finish();
+    t.record_worker_full(4, 1, WORKER_TYPE_DECODE);
+    t.record_worker_full(5, 1, WORKER_TYPE_DECODE);
+    t.record_tokenize_latency(Duration::from_micros(3));
+    t.record_detokenize_latency(Duration::from_micros(3));
+    t.record_router_queue_depth(7);
+    let _ = (
+        t.ttft_ms(),
+        t.total_time_ms(),
+        t.avg_itl_ms(),
+        t.kv_hit_rate(),
+    );
+    let _ = (t.get_worker_info(), t.get_timing_info(), t.snapshot());
+    let _ = (
+        t.isl_tokens(),
+        t.worker_conflicts(),
+        t.detokenize_total_latency(),
+        t.phase(),
+    );
+}
+
+#[test]
+fn new_allocates_nothing() {
+    let (tracker, n) = allocations(RequestTracker::new);
+    assert_eq!(n, 0);
+    assert_eq!(tracker.osl_tokens(), 0);
+}
+
+#[test]
+fn record_and_read_calls_allocate_nothing() {
+    let t = RequestTracker::new();
+    let ((), n) = allocations(|| exercise(&t));
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn phase_changes_allocate_nothing() {
+    let t = RequestTracker::new();
+    let ((), n) = allocations(|| {
+        drop(t.try_set_phase(RequestPhase::Prefill));
+        let mut fut = pin!(t.set_phase(RequestPhase::Decode));
+        let Poll::Ready(p) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+            panic!("gate is free");
+        };
+        drop(p);
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn gauge_observation_after_the_first_allocates_nothing() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let t = RequestTracker::new();
+    drop(t.try_set_phase(RequestPhase::Prefill).unwrap());
+    t.record_worker_full(11, 0, WORKER_TYPE_PREFILL);
+    drop(t.try_set_phase(RequestPhase::Decode).unwrap());
+    t.record_worker_full(12, 0, WORKER_TYPE_DECODE);
+    t.record_first_token();
+    t.record_isl(10, 2);
+    t.record_osl(4);
+    t.record_finish();
+    metrics::with_local_recorder(&recorder, || {
+        let ((), first) = allocations(|| {
+            t.observe_first_token_gauges();
+            t.observe_finish_gauges();
+        });
+        assert!(first > 0, "first observation resolves handles");
+        let ((), again) = allocations(|| {
+            for _ in 0..100 {
+                t.observe_first_token_gauges();
+                t.observe_finish_gauges();
+            }
+        });
+        assert_eq!(again, 0);
+    });
+    reqtrack::forget_gauge_handles();
+}
