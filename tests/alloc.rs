@@ -1,6 +1,8 @@
 //! Allocation-freedom, proven with a counting global allocator (per-thread counts, so the test
 //! harness's own threads do not interfere).
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -1,5 +1,7 @@
 //! Token counts, KV hits, queue depth, tokenizer latencies: write semantics and bad input.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{MAX_COUNT, PairRejected, RequestTracker};
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! Per-worker gauges: names, labels, which worker, which recorder.
 
+#![cfg(not(reqtrack_loom))]
+
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use reqtrack::{
     RequestPhase, RequestTracker, WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE,

@@ -1,5 +1,7 @@
 //! The nvext JSON: exact field names, omission of unknowns, round-trips.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{RequestPhase, RequestTracker, TimingInfo, WORKER_TYPE_DECODE, WorkerIdInfo};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! The phase gate: permits, waiting, cancellation, owned permits.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{RequestPhase, RequestTracker};
 use std::future::Future;
 use std::pin::Pin;

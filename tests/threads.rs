@@ -1,5 +1,7 @@
 //! Real-thread smoke tests: first-write races have exactly one winner.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{RequestTracker, WORKER_TYPE_DECODE};
 use std::sync::{Arc, Barrier};
 use std::thread;

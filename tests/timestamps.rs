@@ -1,5 +1,7 @@
 //! Timestamps: first-write slots, the monotonic finish, and the derived durations.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::RequestTracker;
 use std::time::{Duration, Instant};
 

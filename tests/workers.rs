@@ -1,5 +1,7 @@
 //! Worker slots: phase routing, first write, rank fill-in, conflicts.
 
+#![cfg(not(reqtrack_loom))]
+
 use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
 
 fn in_phase(phase: RequestPhase) -> RequestTracker {
