@@ -53,7 +53,7 @@ impl LatestStamp {
     }
 }
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

@@ -67,6 +67,8 @@
 #![warn(missing_docs)]
 
 mod clock;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gauges;
 mod latency_sum;
 mod latest_stamp;
@@ -96,10 +98,10 @@ pub use tracker::RequestTracker;
 pub use worker::{WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
 
 /// The tracker must stay within three cache lines.
-#[cfg(not(reqtrack_loom))]
+#[cfg(not(any(reqtrack_loom, fuzzing)))]
 const _: () = assert!(std::mem::size_of::<RequestTracker>() <= 192);
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

@@ -60,7 +60,7 @@ impl OnceStamp {
     }
 }
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

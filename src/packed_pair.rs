@@ -100,7 +100,7 @@ impl PackedPair {
     }
 }
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

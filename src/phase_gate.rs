@@ -118,7 +118,7 @@ impl<W: GateWaker> PhaseGate<W> {
     }
 }
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

@@ -380,6 +380,13 @@ impl RequestTracker {
     /// write with the same id and type that brings a rank where the slot had none fills the
     /// rank in. Any other different write changes nothing and counts one conflict per slot it
     /// hits ([`worker_conflicts`](Self::worker_conflicts)); an identical write is not a conflict.
+    ///
+    /// Atomicity: each slot's write is one atomic step, so a slot never holds a mixed triple.
+    /// The call itself is three steps: read the phase, write the prefill slot, write the decode
+    /// slot. Made by the phase permit's holder (the intended protocol) it is indistinguishable
+    /// from one atomic step. Racing a phase change, or another `Aggregated` write of a
+    /// different worker, each slot still ends with one whole triple and every conflict is
+    /// counted, but the two slots may end with different writers' triples.
     pub fn record_worker(&self, instance_id: u64, dp_rank: Option<u32>, worker_type: WorkerType) {
         let w = WorkerInfo {
             instance_id,

@@ -148,7 +148,7 @@ impl WorkerSlot {
     }
 }
 
-#[cfg(all(test, not(reqtrack_loom)))]
+#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
 mod tests {
     use super::*;
 

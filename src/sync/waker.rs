@@ -30,10 +30,10 @@ pub(crate) trait GateWaker: Send + Sync {
 }
 
 impl GateWaker for super::Notify {
-    #[cfg(not(reqtrack_loom))]
+    #[cfg(not(any(reqtrack_loom, fuzzing)))]
     type Waiter<'a> = tokio::sync::futures::Notified<'a>;
-    #[cfg(reqtrack_loom)]
-    type Waiter<'a> = super::loom_notify::Notified<'a>;
+    #[cfg(any(reqtrack_loom, fuzzing))]
+    type Waiter<'a> = super::model_notify::Notified<'a>;
 
     fn waiter(&self) -> Self::Waiter<'_> {
         self.notified()
