@@ -98,10 +98,10 @@ pub use tracker::RequestTracker;
 pub use worker::{WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
 
 /// The tracker must stay within three cache lines.
-#[cfg(not(any(reqtrack_loom, fuzzing)))]
+#[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
 const _: () = assert!(std::mem::size_of::<RequestTracker>() <= 192);
 
-#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
+#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
 mod tests {
     use super::*;
 

@@ -60,7 +60,7 @@ impl OnceStamp {
     }
 }
 
-#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
+#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
 mod tests {
     use super::*;
 

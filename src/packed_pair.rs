@@ -100,7 +100,7 @@ impl PackedPair {
     }
 }
 
-#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
+#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
 mod tests {
     use super::*;
 

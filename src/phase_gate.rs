@@ -118,7 +118,7 @@ impl<W: GateWaker> PhaseGate<W> {
     }
 }
 
-#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
+#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
 mod tests {
     use super::*;
 

@@ -148,7 +148,7 @@ impl WorkerSlot {
     }
 }
 
-#[cfg(all(test, not(any(reqtrack_loom, fuzzing))))]
+#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
 mod tests {
     use super::*;
 

@@ -2,7 +2,7 @@
 //! through the same logic `cargo fuzz` runs, on stable, plus a batch of seeded random inputs so
 //! the targets run even before a corpus exists.
 //!
-//! Under `--cfg fuzzing` (CI's second replay) `interleave` schedules every atomic step with
+//! Under `--cfg reqtrack_shuttle` (CI's second replay) `interleave` schedules every atomic step with
 //! shuttle; in a plain build it interleaves whole operations.
 
 #![cfg(not(reqtrack_loom))]

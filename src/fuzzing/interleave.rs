@@ -2,7 +2,7 @@
 //! outcome must be explained by some sequential order of the same operations (linearizability,
 //! respecting each thread's program order and real-time order) run on the [`Model`].
 //!
-//! Under `--cfg fuzzing` the threads are shuttle tasks and the fuzz bytes pick which task takes
+//! Under `--cfg reqtrack_shuttle` the threads are shuttle tasks and the fuzz bytes pick which task takes
 //! each atomic step. In a plain build (the corpus replay in `cargo test`) the bytes pick which
 //! thread runs its next whole operation: the same semantics checks, at operation granularity.
 
@@ -79,7 +79,7 @@ impl Case {
 }
 
 /// Runs the case one whole operation at a time, the bytes choosing the thread.
-#[cfg_attr(fuzzing, allow(dead_code))]
+#[cfg_attr(reqtrack_shuttle, allow(dead_code))]
 pub(crate) fn run_op_level(case: &Case) -> (Vec<Vec<Event>>, RequestSnapshot) {
     let base = Instant::now();
     let t = RequestTracker::with_received_at(base, case.received_ms);

@@ -4,7 +4,10 @@
 //! * [`model`]: a sequence of operations on one tracker, checked after every step against the
 //!   sequential model of DESIGN.md's semantics: every observable equal.
 //! * [`interleave`]: 2-4 logical threads on one tracker; the outcome must be linearizable
-//!   against the model, and the phase gate exclusive.
+//!   against the model, and the phase gate exclusive. Built with `--cfg reqtrack_shuttle`
+//!   (`RUSTFLAGS="--cfg reqtrack_shuttle" cargo fuzz run interleave --target-dir
+//!   target/fuzz-shuttle`), every atomic step is scheduled by the fuzz bytes; without it,
+//!   whole operations are.
 //! * [`json`]: arbitrary recorded values always serialise to JSON with finite numbers and
 //!   round-trip.
 
@@ -13,7 +16,7 @@ mod exec;
 mod interleave;
 mod model;
 mod op;
-#[cfg(fuzzing)]
+#[cfg(reqtrack_shuttle)]
 mod shuttle_run;
 
 use crate::RequestTracker;
@@ -25,15 +28,15 @@ use std::fmt::Debug;
 use std::time::Instant;
 
 /// The most operations one `model` / `json` input decodes.
-const MAX_OPS: usize = 256;
+const MAX_OPS: usize = 64;
 
-#[cfg(fuzzing)]
+#[cfg(reqtrack_shuttle)]
 fn run(data: &[u8], f: fn(&[u8])) {
     let data = data.to_vec();
     shuttle_run::in_execution(move || f(&data));
 }
 
-#[cfg(not(fuzzing))]
+#[cfg(not(reqtrack_shuttle))]
 fn run(data: &[u8], f: fn(&[u8])) {
     f(data);
 }
@@ -61,9 +64,9 @@ fn model_case(data: &[u8]) {
 /// The `interleave` target: panics when a concurrent run is not linearizable.
 pub fn interleave(data: &[u8]) {
     let case = interleave::Case::decode(data);
-    #[cfg(fuzzing)]
+    #[cfg(reqtrack_shuttle)]
     let (events, last) = shuttle_run::run_step_level(&case);
-    #[cfg(not(fuzzing))]
+    #[cfg(not(reqtrack_shuttle))]
     let (events, last) = interleave::run_op_level(&case);
     interleave::check(&case, &events, &last);
 }
@@ -105,8 +108,8 @@ pub fn json<C: JsonCodec>(data: &[u8]) {
         }
         round_trip::<C, _>(&t.snapshot());
     };
-    #[cfg(fuzzing)]
+    #[cfg(reqtrack_shuttle)]
     shuttle_run::in_execution(case);
-    #[cfg(not(fuzzing))]
+    #[cfg(not(reqtrack_shuttle))]
     case();
 }

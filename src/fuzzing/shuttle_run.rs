@@ -1,4 +1,4 @@
-//! Step-level interleaving under `--cfg fuzzing`: logical threads are shuttle tasks, and the
+//! Step-level interleaving under `--cfg reqtrack_shuttle`: logical threads are shuttle tasks, and the
 //! fuzz bytes choose which runnable task takes each step.
 
 use super::exec::apply;

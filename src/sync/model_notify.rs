@@ -11,7 +11,7 @@
 
 #[cfg(reqtrack_loom)]
 use loom::sync::Mutex;
-#[cfg(all(fuzzing, not(reqtrack_loom)))]
+#[cfg(all(reqtrack_shuttle, not(reqtrack_loom)))]
 use shuttle::sync::Mutex;
 use std::future::Future;
 use std::pin::Pin;

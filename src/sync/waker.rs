@@ -30,9 +30,9 @@ pub(crate) trait GateWaker: Send + Sync {
 }
 
 impl GateWaker for super::Notify {
-    #[cfg(not(any(reqtrack_loom, fuzzing)))]
+    #[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
     type Waiter<'a> = tokio::sync::futures::Notified<'a>;
-    #[cfg(any(reqtrack_loom, fuzzing))]
+    #[cfg(any(reqtrack_loom, reqtrack_shuttle))]
     type Waiter<'a> = super::model_notify::Notified<'a>;
 
     fn waiter(&self) -> Self::Waiter<'_> {

@@ -1,0 +1,100 @@
+//! One whole request, end to end: reqtrack vs the reference, plus the floor's parts (clock
+//! reads, atomic RMWs, JSON encoding, kept-gauge sets) measured in the same run.
+//! `benches/report.py` sums the floor and prints it beside the figure.
+//!
+//! `cargo bench --bench lifecycle`
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "reference/mod.rs"]
+mod reference;
+
+use common::ready;
+use reference::RefTracker;
+
+fn ours() -> usize {
+    let t = RequestTracker::new();
+    drop(ready(t.set_phase(RequestPhase::Prefill)));
+    t.record_worker_full(3, 1, WORKER_TYPE_PREFILL);
+    t.record_prefill_start();
+    t.record_first_token();
+    t.record_kv_hit(6, 8);
+    t.record_isl(1024, 768);
+    for block in 1..=16 {
+        for _ in 0..4 {
+            t.record_detokenize_latency(Duration::from_nanos(900));
+        }
+        t.record_osl(block * 4);
+        t.record_finish();
+    }
+    t.observe_first_token_gauges();
+    t.observe_finish_gauges();
+    let json = serde_json::to_string(&t.get_timing_info()).expect("json");
+    json.len()
+}
+
+fn theirs() -> usize {
+    let t = RefTracker::new();
+    drop(ready(t.set_phase(RequestPhase::Prefill)));
+    t.record_worker(3, Some(1), reference::WORKER_TYPE_PREFILL);
+    t.record_prefill_start();
+    t.record_first_token();
+    t.record_kv_hit(6, 8);
+    t.record_isl(1024, 768);
+    for block in 1..=16 {
+        for _ in 0..4 {
+            t.record_detokenize_latency(Duration::from_nanos(900));
+        }
+        t.record_osl(block * 4);
+        t.record_finish();
+    }
+    t.observe_first_token_gauges();
+    t.observe_finish_gauges();
+    let json = serde_json::to_string(&t.get_timing_info()).expect("json");
+    json.len()
+}
+
+static RMW: AtomicU64 = AtomicU64::new(0);
+
+fn lifecycle(c: &mut Criterion) {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::set_global_recorder(recorder).expect("first recorder");
+    let _ = WORKER_TYPE_DECODE;
+
+    let mut g = c.benchmark_group("lifecycle");
+    g.bench_function("reqtrack", |b| b.iter(ours));
+    g.bench_function("reference", |b| b.iter(theirs));
+    g.finish();
+
+    // The floor's parts: what a lifecycle cannot avoid.
+    let mut g = c.benchmark_group("floor_parts");
+    g.bench_function("instant_now", |b| b.iter(Instant::now));
+    g.bench_function("system_time_now", |b| b.iter(SystemTime::now));
+    g.bench_function("atomic_rmw", |b| {
+        b.iter(|| RMW.fetch_add(black_box(1), Ordering::AcqRel))
+    });
+    let info = RequestTracker::new();
+    info.record_prefill_start();
+    info.record_first_token();
+    info.record_finish();
+    info.record_kv_hit(6, 8);
+    let timing = info.get_timing_info();
+    g.bench_function("json_encode", |b| {
+        b.iter(|| {
+            serde_json::to_string(black_box(&timing))
+                .expect("json")
+                .len()
+        })
+    });
+    let gauge = metrics::gauge!("floor_gauge", "worker_id" => "3");
+    g.bench_function("kept_gauge_set", |b| b.iter(|| gauge.set(black_box(1.5))));
+    g.finish();
+}
+
+criterion_group!(benches, lifecycle);
+criterion_main!(benches);

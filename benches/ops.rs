@@ -1,0 +1,219 @@
+//! Per-operation cost, uncontended: reqtrack vs the lock-based reference vs the floor (one
+//! clock read plus one atomic read-modify-write).
+//!
+//! `cargo bench --bench ops`
+
+use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main};
+use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "reference/mod.rs"]
+mod reference;
+
+use common::ready;
+use reference::RefTracker;
+
+static FLOOR_SLOT: AtomicU64 = AtomicU64::new(0);
+
+/// The floor: a clock read and one atomic RMW.
+fn floor() {
+    let t = Instant::now();
+    FLOOR_SLOT.fetch_add(
+        black_box(t).elapsed().as_nanos() as u64 | 1,
+        Ordering::Relaxed,
+    );
+}
+
+fn floor_clock_only() -> Instant {
+    Instant::now()
+}
+
+/// A write to a fresh tracker each time (setup not measured).
+macro_rules! fresh {
+    ($c:expr, $name:literal, |$t:ident| $ours:expr, |$r:ident| $theirs:expr) => {{
+        let mut g = $c.benchmark_group($name);
+        g.bench_function("reqtrack", |b| {
+            b.iter_batched_ref(
+                RequestTracker::new,
+                |$t| black_box($ours),
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function("reference", |b| {
+            b.iter_batched_ref(
+                RefTracker::new,
+                |$r| black_box($theirs),
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function("floor", |b| b.iter(floor));
+        g.finish();
+    }};
+}
+
+/// A call on a tracker that already holds values (the steady state).
+macro_rules! steady {
+    ($c:expr, $name:literal, $t:ident, $r:ident, $ours:expr, $theirs:expr) => {{
+        let mut g = $c.benchmark_group($name);
+        g.bench_function("reqtrack", |b| b.iter(|| black_box($ours)));
+        g.bench_function("reference", |b| b.iter(|| black_box($theirs)));
+        g.finish();
+    }};
+}
+
+fn filled() -> (RequestTracker, RefTracker) {
+    let t = RequestTracker::new();
+    let r = RefTracker::new();
+    t.record_worker_full(7, 1, WORKER_TYPE_DECODE);
+    r.record_worker(7, Some(1), reference::WORKER_TYPE_DECODE);
+    t.record_prefill_start();
+    r.record_prefill_start();
+    t.record_first_token();
+    r.record_first_token();
+    t.record_kv_hit(3, 8);
+    r.record_kv_hit(3, 8);
+    t.record_isl(512, 128);
+    r.record_isl(512, 128);
+    t.record_osl(64);
+    r.record_osl(64);
+    t.record_finish();
+    r.record_finish();
+    t.record_router_queue_depth(4);
+    r.record_router_queue_depth(4);
+    (t, r)
+}
+
+fn writes(c: &mut Criterion) {
+    {
+        let mut g = c.benchmark_group("new_and_drop");
+        g.bench_function("reqtrack", |b| b.iter(|| black_box(RequestTracker::new())));
+        g.bench_function("reference", |b| b.iter(|| black_box(RefTracker::new())));
+        g.bench_function("clock_reads", |b| {
+            b.iter(|| {
+                (
+                    black_box(Instant::now()),
+                    black_box(std::time::SystemTime::now()),
+                )
+            })
+        });
+        g.finish();
+    }
+    fresh!(
+        c,
+        "record_prefill_start",
+        |t| t.record_prefill_start(),
+        |r| r.record_prefill_start()
+    );
+    fresh!(c, "record_first_token", |t| t.record_first_token(), |r| r
+        .record_first_token());
+    fresh!(c, "record_kv_hit", |t| t.record_kv_hit(3, 8), |r| r
+        .record_kv_hit(3, 8));
+    fresh!(c, "record_isl", |t| t.record_isl(512, 128), |r| r
+        .record_isl(512, 128));
+    fresh!(
+        c,
+        "record_worker_full",
+        |t| t.record_worker_full(7, 1, WORKER_TYPE_DECODE),
+        |r| r.record_worker(7, Some(1), reference::WORKER_TYPE_DECODE)
+    );
+    fresh!(
+        c,
+        "record_tokenize_latency",
+        |t| t.record_tokenize_latency(Duration::from_micros(5)),
+        |r| r.record_tokenize_latency(Duration::from_micros(5))
+    );
+    fresh!(
+        c,
+        "record_router_queue_depth",
+        |t| t.record_router_queue_depth(3),
+        |r| r.record_router_queue_depth(3)
+    );
+
+    let (t, r) = filled();
+    {
+        let mut g = c.benchmark_group("record_finish");
+        g.bench_function("reqtrack", |b| b.iter(|| t.record_finish()));
+        g.bench_function("reference", |b| b.iter(|| r.record_finish()));
+        g.bench_function("floor", |b| b.iter(floor));
+        g.bench_function("clock_only", |b| b.iter(floor_clock_only));
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("record_first_token_again");
+        g.bench_function("reqtrack", |b| b.iter(|| black_box(t.record_first_token())));
+        g.bench_function("reference", |b| {
+            b.iter(|| black_box(r.record_first_token()))
+        });
+        g.finish();
+    }
+    {
+        let d = Duration::from_nanos(1500);
+        let mut g = c.benchmark_group("record_detokenize_latency");
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| t.record_detokenize_latency(black_box(d)))
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| r.record_detokenize_latency(black_box(d)))
+        });
+        g.finish();
+    }
+    steady!(
+        c,
+        "record_osl",
+        t,
+        r,
+        t.record_osl(black_box(65)),
+        r.record_osl(black_box(65))
+    );
+    {
+        let mut g = c.benchmark_group("set_phase_and_drop");
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| drop(ready(t.set_phase(black_box(RequestPhase::Decode)))))
+        });
+        g.bench_function("reqtrack_try", |b| {
+            b.iter(|| drop(t.try_set_phase(black_box(RequestPhase::Decode))))
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| drop(ready(r.set_phase(black_box(RequestPhase::Decode)))))
+        });
+        g.finish();
+    }
+}
+
+fn reads(c: &mut Criterion) {
+    let (t, r) = filled();
+    steady!(c, "ttft_ms", t, r, t.ttft_ms(), r.ttft_ms());
+    steady!(
+        c,
+        "total_time_ms",
+        t,
+        r,
+        t.total_time_ms(),
+        r.total_time_ms()
+    );
+    steady!(c, "avg_itl_ms", t, r, t.avg_itl_ms(), r.avg_itl_ms());
+    steady!(c, "kv_hit_rate", t, r, t.kv_hit_rate(), r.kv_hit_rate());
+    steady!(c, "phase", t, r, t.phase(), r.phase());
+    steady!(
+        c,
+        "get_worker_info",
+        t,
+        r,
+        t.get_worker_info(),
+        r.get_worker_info()
+    );
+    steady!(
+        c,
+        "get_timing_info",
+        t,
+        r,
+        t.get_timing_info(),
+        r.get_timing_info()
+    );
+}
+
+criterion_group!(benches, writes, reads);
+criterion_main!(benches);
