@@ -18,7 +18,9 @@ use reference::RefTracker;
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn main() {
-    let ours = allocations(|| drop(black_box(RequestTracker::new())));
+    let ours = allocations(|| {
+        black_box(RequestTracker::new());
+    });
     let theirs = allocations(|| drop(black_box(RefTracker::new())));
     println!(
         "{:<12} {:>10} {:>22}",
