@@ -11,7 +11,7 @@ use super::exec::apply;
 use super::model::{Model, Outcome};
 use super::op::{Op, Read};
 use crate::{RequestSnapshot, RequestTracker};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::time::Instant;
 
 /// One completed call: what it was, what it returned, and its real-time interval.
@@ -181,12 +181,13 @@ pub(crate) fn linearizable(
         pos: &mut Vec<usize>,
         model: Model,
         last: &RequestSnapshot,
-        seen: &mut HashSet<(Vec<usize>, Model)>,
+        seen: &mut HashSet<([u8; 4], Model)>,
     ) -> bool {
         if pos.iter().zip(events).all(|(&p, e)| p == e.len()) {
             return model.snapshot() == *last;
         }
-        if !seen.insert((pos.clone(), model.clone())) {
+        let key = std::array::from_fn(|i| pos.get(i).map_or(0, |&p| p as u8));
+        if !seen.insert((key, model.clone())) {
             return false;
         }
         for i in 0..events.len() {
@@ -245,7 +246,7 @@ pub(crate) fn linearizable(
         &mut pos,
         Model::new(received_ms),
         last,
-        &mut HashSet::new(),
+        &mut HashSet::default(),
     )
 }
 
