@@ -11,7 +11,9 @@
 //! # Orderings
 //!
 //! * `sum` is raised first with a CAS loop (`fetch_update`, `Relaxed`): saturation needs the
-//!   old value, and no other memory is published through it.
+//!   old value, and no other memory is published through it. A cheaper `load` + `fetch_add`
+//!   fast path was tried and is wrong: racing a saturating add it can wrap (the `interleave`
+//!   fuzz target found it).
 //! * `count` is then bumped with `Release`, and readers load `count` with `Acquire` before
 //!   `sum`. So a reader that sees `n` samples sees a sum that includes at least those `n`
 //!   contributions (it may include a racing sample whose count is not visible yet; the pair is
@@ -40,6 +42,9 @@ impl LatencySum {
     /// Adds one sample of `nanos` nanoseconds.
     #[inline]
     pub(crate) fn add(&self, nanos: u64) {
+        // A CAS loop, not `load` + `fetch_add`: a fast `fetch_add` racing a saturating add of a
+        // huge sample can wrap past `u64::MAX` (found by the `interleave` fuzz target; regression
+        // input `fuzz/regressions/interleave/detokenize_fast_add_wraps_after_saturation`).
         // The closure always returns `Some`, so `fetch_update` cannot fail.
         let _ = self
             .sum
@@ -74,6 +79,18 @@ mod tests {
         l.add(7);
         l.add(0);
         assert_eq!(l.get(), (12, 3));
+    }
+
+    #[test]
+    fn sum_past_2_63_keeps_adding_until_it_saturates() {
+        let l = LatencySum::new();
+        l.add(1 << 63);
+        l.add(5);
+        assert_eq!(l.get(), ((1 << 63) + 5, 2));
+        l.add(u64::MAX - 1);
+        assert_eq!(l.get(), (u64::MAX, 3));
+        l.add(1);
+        assert_eq!(l.get(), (u64::MAX, 4));
     }
 
     #[test]

@@ -53,6 +53,13 @@ impl OnceStamp {
             .is_ok()
     }
 
+    /// Whether a value is recorded (a `Relaxed` hint for skipping work: a `false` may be stale,
+    /// a `true` never is, since the slot is never unset again).
+    #[inline]
+    pub(crate) fn is_set(&self) -> bool {
+        self.bits.load(Ordering::Relaxed) != 0
+    }
+
     /// The recorded value, if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<u64> {

@@ -69,11 +69,11 @@ fn replay(target: &str, run: fn(&[u8])) {
         let result = std::panic::catch_unwind(|| run(data));
         assert!(result.is_ok(), "{target}: committed input {name} fails");
     }
-    for data in seeded(
-        if cfg!(debug_assertions) { 300 } else { 3000 },
-        target.len() as u64,
-    ) {
-        run(&data);
+    let count = if cfg!(debug_assertions) { 300 } else { 3000 };
+    for (i, data) in seeded(count, target.len() as u64).into_iter().enumerate() {
+        let result = std::panic::catch_unwind(|| run(&data));
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(result.is_ok(), "{target}: seeded input {i} fails: {hex}");
     }
 }
 
