@@ -1,12 +1,15 @@
 //! One tracker shared by 2, 4, 8 and 16 threads (capped at the machine's cores), each doing
 //! the streaming hot path: a detokenize sample per token, osl + finish at each 16-token block
 //! boundary, and a timing read per 4-token chunk. Reported as time per token step, all
-//! threads together; reqtrack vs the reference in the same run.
+//! threads together; reqtrack vs the reference in the same run. A second group has the
+//! production shape: one stream thread writing tokens while the other threads poll the timing
+//! (time per token of the stream).
 //!
 //! `cargo bench --bench contention`
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use reqtrack::RequestTracker;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -18,6 +21,7 @@ use reference::RefTracker;
 
 trait Stream: Send + Sync + 'static {
     fn token(&self, i: u64);
+    fn chunk_read(&self);
 }
 
 impl Stream for RequestTracker {
@@ -28,8 +32,12 @@ impl Stream for RequestTracker {
             self.record_finish();
         }
         if i % 4 == 3 {
-            black_box(self.get_timing_info());
+            self.chunk_read();
         }
+    }
+    fn chunk_read(&self) {
+        black_box(self.get_timing_info());
+        black_box(self.avg_itl_ms());
     }
 }
 
@@ -41,9 +49,42 @@ impl Stream for RefTracker {
             self.record_finish();
         }
         if i % 4 == 3 {
-            black_box(self.get_timing_info());
+            self.chunk_read();
         }
     }
+    fn chunk_read(&self) {
+        black_box(self.get_timing_info());
+        black_box(self.avg_itl_ms());
+    }
+}
+
+/// Wall time for one stream thread to write `iters` tokens while `readers` threads read the
+/// timing continuously (the response path polling for chunks).
+fn run_stream_with_readers<T: Stream>(tracker: Arc<T>, readers: u64, iters: u64) -> Duration {
+    let done = Arc::new(AtomicBool::new(false));
+    let barrier = Arc::new(Barrier::new(readers as usize + 1));
+    let handles: Vec<_> = (0..readers)
+        .map(|_| {
+            let (tracker, barrier, done) = (tracker.clone(), barrier.clone(), done.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                while !done.load(Ordering::Relaxed) {
+                    tracker.chunk_read();
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for i in 0..iters {
+        tracker.token(i);
+    }
+    let elapsed = start.elapsed();
+    done.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().expect("reader");
+    }
+    elapsed
 }
 
 /// Wall time for `threads` threads to run `iters` token steps between them.
@@ -78,6 +119,19 @@ fn contention(c: &mut Criterion) {
         });
         g.bench_function("reference", |b| {
             b.iter_custom(|iters| run(Arc::new(RefTracker::new()), threads, iters))
+        });
+        g.finish();
+        let readers = threads - 1;
+        let mut g = c.benchmark_group(format!("stream_with_{readers}_readers"));
+        g.bench_function("reqtrack", |b| {
+            b.iter_custom(|iters| {
+                run_stream_with_readers(Arc::new(RequestTracker::new()), readers, iters)
+            })
+        });
+        g.bench_function("reference", |b| {
+            b.iter_custom(|iters| {
+                run_stream_with_readers(Arc::new(RefTracker::new()), readers, iters)
+            })
         });
         g.finish();
     }

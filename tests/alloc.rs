@@ -38,6 +38,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// `forget_gauge_handles` clears every thread's cache, so the gauge tests take turns.
+static GAUGE_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let before = ALLOCS.with(Cell::get);
     let out = f();
@@ -104,6 +107,7 @@ fn phase_changes_allocate_nothing() {
 
 #[test]
 fn gauge_observation_after_the_first_allocates_nothing() {
+    let _turn = GAUGE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let t = RequestTracker::new();
     drop(t.try_set_phase(RequestPhase::Prefill).unwrap());
@@ -129,4 +133,24 @@ fn gauge_observation_after_the_first_allocates_nothing() {
         assert_eq!(again, 0);
     });
     reqtrack::forget_gauge_handles();
+}
+
+#[test]
+fn forgetting_gauge_handles_makes_the_next_observation_resolve_again() {
+    let _turn = GAUGE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let t = RequestTracker::new();
+    t.record_worker_full(21, 0, WORKER_TYPE_DECODE);
+    t.record_first_token();
+    metrics::with_local_recorder(&recorder, || {
+        t.observe_first_token_gauges();
+        let ((), cached) = allocations(|| t.observe_first_token_gauges());
+        assert_eq!(cached, 0);
+        reqtrack::forget_gauge_handles();
+        let ((), resolved) = allocations(|| t.observe_first_token_gauges());
+        assert!(
+            resolved > 0,
+            "handles were re-resolved after forget_gauge_handles"
+        );
+    });
 }

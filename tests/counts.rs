@@ -168,3 +168,17 @@ fn detokenize_sum_saturates_at_u64_max_nanos() {
     );
     assert_eq!(t.detokenize_count(), 2);
 }
+
+#[test]
+fn rejections_explain_themselves() {
+    assert_eq!(
+        PairRejected::PartExceedsWhole.to_string(),
+        "part exceeds whole (overlap > isl or cached > isl)"
+    );
+    assert_eq!(
+        PairRejected::TooLarge.to_string(),
+        "count exceeds the packed width (2^32 - 2)"
+    );
+    let boxed: Box<dyn std::error::Error> = Box::new(PairRejected::TooLarge);
+    assert!(boxed.source().is_none());
+}

@@ -155,3 +155,14 @@ async fn permits_are_mutually_exclusive_under_real_tasks() {
     }
     assert!(t.try_set_phase(RequestPhase::Aggregated).is_some());
 }
+
+#[tokio::test]
+async fn permits_show_their_phase_when_debugged() {
+    let t = Arc::new(RequestTracker::new());
+    let p = t.set_phase(RequestPhase::Prefill).await;
+    assert_eq!(format!("{p:?}"), "PhasePermit { phase: Prefill }");
+    drop(p);
+    let owned = t.set_phase_owned(RequestPhase::Decode).await;
+    assert_eq!(format!("{owned:?}"), "OwnedPhasePermit { phase: Decode }");
+    assert!(Arc::ptr_eq(owned.tracker(), &t));
+}
