@@ -54,6 +54,32 @@ fn clock_twins_without_at_set_slots_too() {
 }
 
 #[test]
+fn clock_twins_report_false_once_set() {
+    let t = RequestTracker::new();
+    assert!(t.record_prefill_start());
+    assert!(!t.record_prefill_start());
+    assert!(t.record_first_token());
+    assert!(!t.record_first_token());
+    assert!(t.record_decode_first_token());
+    assert!(!t.record_decode_first_token());
+    assert!(t.record_prefill_complete());
+    assert!(!t.record_prefill_complete());
+}
+
+#[test]
+fn clock_twins_keep_the_first_value() {
+    let (t, t0) = tracker();
+    t.record_prefill_start_at(at(t0, 1));
+    t.record_decode_first_token_at(at(t0, 2));
+    t.record_prefill_complete_at(at(t0, 1));
+    assert!(!t.record_prefill_start());
+    assert!(!t.record_decode_first_token());
+    assert!(!t.record_prefill_complete());
+    assert_eq!(t.prefill_wait_time_ms(), Some(1.0));
+    assert_eq!(t.kv_transfer_estimated_latency_ms(), Some(1.0));
+}
+
+#[test]
 fn event_at_offset_zero_is_recorded() {
     let (t, t0) = tracker();
     assert!(t.record_first_token_at(t0));
@@ -106,6 +132,15 @@ fn avg_itl_is_decode_time_over_gaps() {
     t.record_osl(11);
     t.record_finish_at(at(t0, 110));
     assert_eq!(t.avg_itl_ms(), Some(10.0));
+}
+
+#[test]
+fn avg_itl_with_exactly_two_tokens_is_the_one_gap() {
+    let (t, t0) = tracker();
+    t.record_first_token_at(at(t0, 10));
+    t.record_osl(2);
+    t.record_finish_at(at(t0, 17));
+    assert_eq!(t.avg_itl_ms(), Some(7.0));
 }
 
 #[test]

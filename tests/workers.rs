@@ -145,3 +145,9 @@ fn worker_type_constants_keep_the_reference_strings() {
     assert_eq!(WORKER_TYPE_PREFILL.as_str(), "prefill");
     assert_eq!(WORKER_TYPE_DECODE.as_str(), "decode");
 }
+
+#[test]
+fn worker_types_display_as_their_labels() {
+    assert_eq!(WORKER_TYPE_PREFILL.to_string(), "prefill");
+    assert_eq!(WorkerType::Decode.to_string(), "decode");
+}
