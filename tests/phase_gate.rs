@@ -166,3 +166,10 @@ async fn permits_show_their_phase_when_debugged() {
     assert_eq!(format!("{owned:?}"), "OwnedPhasePermit { phase: Decode }");
     assert!(Arc::ptr_eq(owned.tracker(), &t));
 }
+
+#[test]
+fn phase_names_are_the_references() {
+    assert_eq!(RequestPhase::Prefill.as_str(), "prefill");
+    assert_eq!(RequestPhase::Decode.as_str(), "decode");
+    assert_eq!(RequestPhase::Aggregated.as_str(), "aggregated");
+}
