@@ -6,7 +6,7 @@
 //! # Encoding
 //!
 //! One `AtomicU64`: `0` means unset, `v + 1` means `v` was recorded. Every value up to
-//! [`MAX_NANOS`](crate::clock::MAX_NANOS) (`u64::MAX - 1`) is storable, 0 included, so an
+//! `MAX_NANOS` (`u64::MAX - 1`) is storable, 0 included, so an
 //! event at offset 0 is not confused with "never happened".
 //!
 //! # Orderings

@@ -1,14 +1,14 @@
 //! Fuzz-target logic, kept in the crate so a plain `cargo test` replays every committed input
 //! (`tests/fuzz_corpus.rs`) exactly as `cargo fuzz` runs it. Not part of the public API.
 //!
-//! * [`model`]: a sequence of operations on one tracker, checked after every step against the
+//! * `model`: a sequence of operations on one tracker, checked after every step against the
 //!   sequential model of DESIGN.md's semantics: every observable equal.
-//! * [`interleave`]: 2-4 logical threads on one tracker; the outcome must be linearizable
+//! * `interleave`: 2-4 logical threads on one tracker; the outcome must be linearizable
 //!   against the model, and the phase gate exclusive. Built with `--cfg reqtrack_shuttle`
 //!   (`RUSTFLAGS="--cfg reqtrack_shuttle" cargo fuzz run interleave --target-dir
 //!   target/fuzz-shuttle`), every atomic step is scheduled by the fuzz bytes; without it,
 //!   whole operations are.
-//! * [`json`]: arbitrary recorded values always serialise to JSON with finite numbers and
+//! * `json`: arbitrary recorded values always serialise to JSON with finite numbers and
 //!   round-trip.
 
 mod bytes;

@@ -1,10 +1,10 @@
 //! Every atomic and the phase gate's wake-up are imported through this module.
 //!
 //! * Normal builds: `std`'s atomics, `portable-atomic`'s `AtomicU128` and tokio's
-//!   [`Notify`](tokio::sync::Notify).
+//!   `Notify`.
 //! * `--cfg reqtrack_loom`: loom's atomics, plus two loom-visible stand-ins: a 128-bit cell on a
-//!   loom mutex ([`model_u128`]) and a `Notify` with tokio's semantics on loom primitives
-//!   ([`model_notify`]). tokio's own `Notify` is invisible to loom (loom would report false
+//!   loom mutex (`model_u128`) and a `Notify` with tokio's semantics on loom primitives
+//!   (`model_notify`). tokio's own `Notify` is invisible to loom (loom would report false
 //!   deadlocks), and tokio is never built with plain `cfg(loom)`, which is why the crate uses a
 //!   cfg of its own.
 //! * `--cfg reqtrack_shuttle` (the `interleave` fuzz target and CI's step-level corpus replay):
