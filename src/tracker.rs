@@ -112,6 +112,21 @@ fn ms(nanos: u64) -> f64 {
     nanos as f64 / 1_000_000.0
 }
 
+/// `(finish - first) / (osl - 1)` in ms; `None` without both stamps or with `osl < 2`.
+#[inline]
+fn avg_itl(first: Option<u64>, finish: Option<u64>, osl: u64) -> Option<f64> {
+    match (first, finish) {
+        (Some(first), Some(finish)) if osl >= 2 => Some(span_ms(first, finish) / (osl - 1) as f64),
+        _ => None,
+    }
+}
+
+/// `overlap / isl_blocks`; `None` for an empty prompt.
+#[inline]
+fn hit_rate((overlap, isl): (u64, u64)) -> Option<f64> {
+    (isl != 0).then(|| overlap as f64 / isl as f64)
+}
+
 impl RequestTracker {
     /// A tracker for a request received now (one monotonic and one wall-clock read; no
     /// allocation).
@@ -337,13 +352,9 @@ impl RequestTracker {
     /// either stamp is missing or `osl < 2`.
     #[inline]
     pub fn avg_itl_ms(&self) -> Option<f64> {
-        let finish = self.finish.get()?;
-        let first = self.first_token.get()?;
-        let osl = self.osl_tokens();
-        if osl < 2 {
-            return None;
-        }
-        Some(span_ms(first, finish) / (osl - 1) as f64)
+        // Finish first, then first token, then osl: the order the module docs require.
+        let finish = self.finish.get();
+        avg_itl(self.first_token.get(), finish, self.osl_tokens())
     }
 
     /// Decode worker's first token minus prefill complete, ms: an upper bound on KV transfer.
@@ -363,8 +374,7 @@ impl RequestTracker {
     /// `overlap_blocks / isl_blocks`, `0.0..=1.0`; `None` if unrecorded or `isl_blocks == 0`.
     #[inline]
     pub fn kv_hit_rate(&self) -> Option<f64> {
-        let (overlap, isl) = self.kv_hit.get()?;
-        (isl != 0).then(|| overlap as f64 / isl as f64)
+        hit_rate(self.kv_hit.get()?)
     }
 
     // ---- phase --------------------------------------------------------------------
@@ -651,16 +661,13 @@ impl RequestTracker {
             prefill_time_ms: start.zip(first).map(|(s, f)| span_ms(s, f)),
             ttft_ms: first.map(ms),
             total_time_ms: finish.map(ms),
-            avg_itl_ms: match (first, finish) {
-                (Some(f), Some(e)) if osl >= 2 => Some(span_ms(f, e) / (osl - 1) as f64),
-                _ => None,
-            },
+            avg_itl_ms: avg_itl(first, finish, osl),
             kv_transfer_estimated_latency_ms: complete
                 .zip(decode_first)
                 .map(|(c, d)| span_ms(c, d)),
             kv_overlap_blocks: kv.map(|(o, _)| o),
             isl_blocks: kv.map(|(_, b)| b),
-            kv_hit_rate: kv.and_then(|(o, b)| (b != 0).then(|| o as f64 / b as f64)),
+            kv_hit_rate: kv.and_then(hit_rate),
             isl_tokens: isl.map(|(_, t)| t),
             cached_tokens: isl.map(|(c, _)| c),
             osl_tokens: osl,
