@@ -24,39 +24,30 @@ trait Stream: Send + Sync + 'static {
     fn chunk_read(&self);
 }
 
-impl Stream for RequestTracker {
-    fn token(&self, i: u64) {
-        self.record_detokenize_latency(Duration::from_nanos(700));
-        if i % 16 == 15 {
-            self.record_osl(i as usize);
-            self.record_finish();
+/// The same calls on both trackers (their method names match).
+macro_rules! impl_stream {
+    ($t:ty) => {
+        impl Stream for $t {
+            fn token(&self, i: u64) {
+                self.record_detokenize_latency(Duration::from_nanos(700));
+                if i % 16 == 15 {
+                    self.record_osl(i as usize);
+                    self.record_finish();
+                }
+                if i % 4 == 3 {
+                    self.chunk_read();
+                }
+            }
+            fn chunk_read(&self) {
+                black_box(self.get_timing_info());
+                black_box(self.avg_itl_ms());
+            }
         }
-        if i % 4 == 3 {
-            self.chunk_read();
-        }
-    }
-    fn chunk_read(&self) {
-        black_box(self.get_timing_info());
-        black_box(self.avg_itl_ms());
-    }
+    };
 }
 
-impl Stream for RefTracker {
-    fn token(&self, i: u64) {
-        self.record_detokenize_latency(Duration::from_nanos(700));
-        if i % 16 == 15 {
-            self.record_osl(i as usize);
-            self.record_finish();
-        }
-        if i % 4 == 3 {
-            self.chunk_read();
-        }
-    }
-    fn chunk_read(&self) {
-        black_box(self.get_timing_info());
-        black_box(self.avg_itl_ms());
-    }
-}
+impl_stream!(RequestTracker);
+impl_stream!(RefTracker);
 
 /// Wall time for one stream thread to write `iters` tokens while `readers` threads read the
 /// timing continuously (the response path polling for chunks).

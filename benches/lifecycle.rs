@@ -5,7 +5,7 @@
 //! `cargo bench --bench lifecycle`
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
+use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_PREFILL};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,46 +17,46 @@ mod reference;
 use common::ready;
 use reference::RefTracker;
 
-fn ours() -> usize {
-    let t = RequestTracker::new();
-    drop(ready(t.set_phase(RequestPhase::Prefill)));
-    t.record_worker_full(3, 1, WORKER_TYPE_PREFILL);
-    t.record_prefill_start();
-    t.record_first_token();
-    t.record_kv_hit(6, 8);
-    t.record_isl(1024, 768);
-    for block in 1..=16 {
-        for _ in 0..4 {
-            t.record_detokenize_latency(Duration::from_nanos(900));
+/// One whole request on `$t`: both trackers take the same calls; only the worker call's
+/// signature differs (typed `WorkerType` and `record_worker_full` vs the reference's strings).
+macro_rules! lifecycle {
+    ($t:expr, |$tr:ident| $record_worker:expr) => {{
+        let $tr = $t;
+        drop(ready($tr.set_phase(RequestPhase::Prefill)));
+        $record_worker;
+        $tr.record_prefill_start();
+        $tr.record_first_token();
+        $tr.record_kv_hit(6, 8);
+        $tr.record_isl(1024, 768);
+        for block in 1..=16 {
+            for _ in 0..4 {
+                $tr.record_detokenize_latency(Duration::from_nanos(900));
+            }
+            $tr.record_osl(block * 4);
+            $tr.record_finish();
         }
-        t.record_osl(block * 4);
-        t.record_finish();
-    }
-    t.observe_first_token_gauges();
-    t.observe_finish_gauges();
-    let json = serde_json::to_string(&t.get_timing_info()).expect("json");
-    json.len()
+        $tr.observe_first_token_gauges();
+        $tr.observe_finish_gauges();
+        serde_json::to_string(&$tr.get_timing_info())
+            .expect("json")
+            .len()
+    }};
+}
+
+fn ours() -> usize {
+    lifecycle!(RequestTracker::new(), |t| t.record_worker_full(
+        3,
+        1,
+        WORKER_TYPE_PREFILL
+    ))
 }
 
 fn theirs() -> usize {
-    let t = RefTracker::new();
-    drop(ready(t.set_phase(RequestPhase::Prefill)));
-    t.record_worker(3, Some(1), reference::WORKER_TYPE_PREFILL);
-    t.record_prefill_start();
-    t.record_first_token();
-    t.record_kv_hit(6, 8);
-    t.record_isl(1024, 768);
-    for block in 1..=16 {
-        for _ in 0..4 {
-            t.record_detokenize_latency(Duration::from_nanos(900));
-        }
-        t.record_osl(block * 4);
-        t.record_finish();
-    }
-    t.observe_first_token_gauges();
-    t.observe_finish_gauges();
-    let json = serde_json::to_string(&t.get_timing_info()).expect("json");
-    json.len()
+    lifecycle!(RefTracker::new(), |t| t.record_worker(
+        3,
+        Some(1),
+        reference::WORKER_TYPE_PREFILL
+    ))
 }
 
 static RMW: AtomicU64 = AtomicU64::new(0);
@@ -64,7 +64,6 @@ static RMW: AtomicU64 = AtomicU64::new(0);
 fn lifecycle(c: &mut Criterion) {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     metrics::set_global_recorder(recorder).expect("first recorder");
-    let _ = WORKER_TYPE_DECODE;
 
     let mut g = c.benchmark_group("lifecycle");
     g.bench_function("reqtrack", |b| b.iter(ours));

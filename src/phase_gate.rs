@@ -111,8 +111,7 @@ impl<W: GateWaker> PhaseGate<W> {
         self.waker.wake_one();
     }
 
-    /// Whether a permit is out (tests and snapshots).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Whether a permit is out (the snapshot's `phase_held`).
     pub(crate) fn is_held(&self) -> bool {
         self.state.load(Ordering::Acquire) & HELD != 0
     }

@@ -121,6 +121,12 @@ fn avg_itl(first: Option<u64>, finish: Option<u64>, osl: u64) -> Option<f64> {
     }
 }
 
+/// Prefill start to first token in ms; `None` without both.
+#[inline]
+fn prefill_time(start: Option<u64>, first: Option<u64>) -> Option<f64> {
+    start.zip(first).map(|(s, f)| span_ms(s, f))
+}
+
 /// `overlap / isl_blocks`; `None` for an empty prompt.
 #[inline]
 fn hit_rate((overlap, isl): (u64, u64)) -> Option<f64> {
@@ -331,9 +337,8 @@ impl RequestTracker {
     /// Prefill start to first token, ms (0 if the first token was recorded earlier).
     #[inline]
     pub fn prefill_time_ms(&self) -> Option<f64> {
-        let first = self.first_token.get()?;
-        let start = self.prefill_start.get()?;
-        Some(span_ms(start, first))
+        let first = self.first_token.get();
+        prefill_time(self.prefill_start.get(), first)
     }
 
     /// Received to first token, ms.
@@ -627,7 +632,7 @@ impl RequestTracker {
         TimingInfo {
             request_received_ms: self.received_epoch_ms,
             prefill_wait_time_ms: start.map(ms),
-            prefill_time_ms: start.zip(first).map(|(s, f)| span_ms(s, f)),
+            prefill_time_ms: prefill_time(start, first),
             ttft_ms: first.map(ms),
             total_time_ms: finish.map(ms),
             kv_hit_rate: self.kv_hit_rate(),
@@ -658,7 +663,7 @@ impl RequestTracker {
             prefill_complete_ms: complete.map(ms),
             finish_ms: finish.map(ms),
             prefill_wait_time_ms: start.map(ms),
-            prefill_time_ms: start.zip(first).map(|(s, f)| span_ms(s, f)),
+            prefill_time_ms: prefill_time(start, first),
             ttft_ms: first.map(ms),
             total_time_ms: finish.map(ms),
             avg_itl_ms: avg_itl(first, finish, osl),

@@ -234,6 +234,12 @@ impl Model {
         }
     }
 
+    fn prefill_time(&self) -> Option<f64> {
+        self.prefill_start
+            .zip(self.first_token)
+            .map(|(s, f)| span(s, f))
+    }
+
     fn kv_rate(&self) -> Option<f64> {
         self.kv
             .and_then(|(o, b)| (b != 0).then(|| o as f64 / b as f64))
@@ -263,10 +269,7 @@ impl Model {
         TimingInfo {
             request_received_ms: self.received_ms,
             prefill_wait_time_ms: self.prefill_start.map(ms),
-            prefill_time_ms: self
-                .prefill_start
-                .zip(self.first_token)
-                .map(|(s, f)| span(s, f)),
+            prefill_time_ms: self.prefill_time(),
             ttft_ms: self.first_token.map(ms),
             total_time_ms: self.finish.map(ms),
             kv_hit_rate: self.kv_rate(),
@@ -286,10 +289,7 @@ impl Model {
             prefill_complete_ms: self.prefill_complete.map(ms),
             finish_ms: self.finish.map(ms),
             prefill_wait_time_ms: self.prefill_start.map(ms),
-            prefill_time_ms: self
-                .prefill_start
-                .zip(self.first_token)
-                .map(|(s, f)| span(s, f)),
+            prefill_time_ms: self.prefill_time(),
             ttft_ms: self.first_token.map(ms),
             total_time_ms: self.finish.map(ms),
             avg_itl_ms: self.avg_itl(),
@@ -320,9 +320,7 @@ impl Model {
     /// The derived values that have their own getters, for the sequential target's checks.
     pub(crate) fn derived(&self) -> [Option<f64>; 5] {
         [
-            self.prefill_start
-                .zip(self.first_token)
-                .map(|(s, f)| span(s, f)),
+            self.prefill_time(),
             self.avg_itl(),
             self.kv_rate(),
             self.prefill_complete
