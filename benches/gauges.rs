@@ -93,13 +93,15 @@ fn main() {
             t.observe_first_token_gauges();
             t.observe_finish_gauges();
         }
-    });
+    })
+    .1;
     let ref_allocs = allocations(|| {
         for _ in 0..n {
             r.observe_first_token_gauges();
             r.observe_finish_gauges();
         }
-    });
+    })
+    .1;
     println!(
         "allocations per observation pair: reqtrack {:.2}, reference {:.2}",
         ours_allocs as f64 / n as f64,

@@ -20,8 +20,9 @@ static ALLOC: CountingAlloc = CountingAlloc;
 fn main() {
     let ours = allocations(|| {
         black_box(RequestTracker::new());
-    });
-    let theirs = allocations(|| drop(black_box(RefTracker::new())));
+    })
+    .1;
+    let theirs = allocations(|| drop(black_box(RefTracker::new()))).1;
     println!(
         "{:<12} {:>10} {:>22}",
         "tracker", "size_of", "allocations in new()"

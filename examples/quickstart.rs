@@ -5,19 +5,10 @@
 //! ```
 
 use reqtrack::{
-    RequestPhase, RequestTracker, TimingInfo, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerIdInfo,
+    NvExtResponse, RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL,
 };
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The `nvext` object of an OpenAI-compatible response.
-#[derive(Serialize)]
-struct NvExt {
-    timing: TimingInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    worker_id: Option<WorkerIdInfo>,
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -61,10 +52,8 @@ async fn main() {
     tracker.observe_first_token_gauges();
     tracker.observe_finish_gauges();
 
-    let nvext = NvExt {
-        timing: tracker.get_timing_info(),
-        worker_id: tracker.get_worker_info(),
-    };
+    // The client opted in to both with `"nvext": {"extra_fields": ["timing", "worker_id"]}`.
+    let nvext = NvExtResponse::from_tracker(&tracker, true, true);
     println!(
         "{}",
         serde_json::to_string_pretty(&nvext).expect("serialisable")

@@ -54,54 +54,57 @@
 //! # }
 //! ```
 //!
-//! # Modules
+//! # Layers
 //!
-//! One concept per file. The slot kinds each document their encoding and why each memory
-//! ordering is enough: `once_stamp` (first write), `latest_stamp` (monotonic max),
-//! `packed_pair` (two counts in one word), `worker_slot` (a 128-bit triple), `latency_sum`
-//! (saturating sum + count), `phase_gate` (phase + permit). `tracker` composes them; `sync`
-//! is the single import point for atomics and the gate's wake-up (loom under
-//! `--cfg reqtrack_loom`).
+//! * **sync** (private): the one place that picks real atomics or a model checker's.
+//! * **slots** (`slot`, private): one atomic encoding per kind of value; each file documents its
+//!   encoding and why each memory ordering is enough. Public from here: [`WorkerType`],
+//!   [`PairRejected`], [`MAX_COUNT`].
+//! * **gate** (`gate`): the phase and its one-holder gate: [`RequestPhase`], [`PhasePermit`],
+//!   [`OwnedPhasePermit`].
+//! * **tracker** (`tracker`, private): [`RequestTracker`], the composition of the slots.
+//! * **reports** (`report`): [`TimingInfo`], [`WorkerIdInfo`], [`NvExtResponse`],
+//!   [`RequestSnapshot`].
+//! * **metrics** (`metrics`): per-worker gauges through the `metrics` facade.
+//!
+//! The sequential model, the fuzz-input decoding and the linearizability checker are not part
+//! of this crate: they live in the workspace member `reqtrack-check` (`check/`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod clock;
-#[doc(hidden)]
-pub mod fuzzing;
-mod gauges;
-mod latency_sum;
-mod latest_stamp;
-mod once_stamp;
-mod packed_pair;
-mod permit;
-mod phase;
-mod phase_gate;
-mod snapshot;
+// ---- sync: real atomics or a model checker's -------------------------------------------
 mod sync;
-mod timing;
-mod tracker;
-mod worker;
-mod worker_slot;
 
-pub use gauges::{
+// ---- slots ---------------------------------------------------------------------------------
+mod slot;
+pub use slot::{MAX_COUNT, PairRejected, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
+
+// ---- gate ----------------------------------------------------------------------------------
+mod gate;
+pub use gate::{OwnedPhasePermit, PhasePermit, RequestPhase};
+
+// ---- tracker -------------------------------------------------------------------------------
+mod tracker;
+pub use tracker::RequestTracker;
+
+// ---- reports -------------------------------------------------------------------------------
+mod report;
+pub use report::{NvExtResponse, RequestSnapshot, TimingInfo, WorkerIdInfo};
+
+// ---- metrics -------------------------------------------------------------------------------
+mod metrics;
+pub use metrics::{
     UNSET_DP_RANK_LABEL, WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE,
     WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE, WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE,
     forget_gauge_handles,
 };
-pub use packed_pair::{MAX_COUNT, PairRejected};
-pub use permit::{OwnedPhasePermit, PhasePermit};
-pub use phase::RequestPhase;
-pub use snapshot::RequestSnapshot;
-pub use timing::{TimingInfo, WorkerIdInfo};
-pub use tracker::RequestTracker;
-pub use worker::{WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
 
 /// The tracker must stay within three cache lines.
-#[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
+#[cfg(not(reqtrack_model))]
 const _: () = assert!(std::mem::size_of::<RequestTracker>() <= 192);
 
-#[cfg(all(test, not(any(reqtrack_loom, reqtrack_shuttle))))]
+#[cfg(all(test, not(reqtrack_model)))]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! Token counts, KV hits, queue depth, tokenizer latencies: write semantics and bad input.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::{MAX_COUNT, PairRejected, RequestTracker};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Per-worker gauges: names, labels, which worker, which recorder.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use reqtrack::{

@@ -1,6 +1,6 @@
 //! The nvext JSON: exact field names, omission of unknowns, round-trips.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::{RequestPhase, RequestTracker, TimingInfo, WORKER_TYPE_DECODE, WorkerIdInfo};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! The phase gate: permits, waiting, cancellation, owned permits.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::{RequestPhase, RequestTracker};
 use std::future::Future;

@@ -2,7 +2,7 @@
 //! while a reader thread checks the invariants continuously. Bounded in time: a run stops early
 //! after `BUDGET` and checks what it did.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
 //! Timestamps: first-write slots, the monotonic finish, and the derived durations.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::RequestTracker;
 use std::time::{Duration, Instant};

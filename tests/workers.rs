@@ -1,6 +1,6 @@
 //! Worker slots: phase routing, first write, rank fill-in, conflicts.
 
-#![cfg(not(reqtrack_loom))]
+#![cfg(not(reqtrack_model))]
 
 use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType};
 

@@ -3,9 +3,8 @@
 use crate::cluster::Cluster;
 use crate::meter::Meter;
 use reqtrack::{
-    RequestPhase, RequestTracker, TimingInfo, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerIdInfo,
+    NvExtResponse, RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL,
 };
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::sleep;
@@ -14,14 +13,6 @@ use tokio::time::sleep;
 pub const BLOCK: usize = 16;
 /// Tokens per KV-cache block used for the hit rate.
 const KV_BLOCK_TOKENS: usize = 64;
-
-/// The `nvext` object of the response.
-#[derive(Debug, Serialize)]
-pub struct NvExt {
-    pub timing: TimingInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub worker_id: Option<WorkerIdInfo>,
-}
 
 /// What the router reports about a finished request.
 #[derive(Debug)]
@@ -113,10 +104,7 @@ pub async fn serve(n: u64, seed: u64, cluster: Arc<Cluster>) -> Done {
     }
 
     let (nvext, ttft, itl, total, rate, conflicts) = meter.time(|| {
-        let nvext = NvExt {
-            timing: tracker.get_timing_info(),
-            worker_id: tracker.get_worker_info(),
-        };
+        let nvext = NvExtResponse::from_tracker(&tracker, true, true);
         (
             nvext,
             tracker.ttft_ms(),

@@ -2,4 +2,4 @@
 //! must be linearizable against the sequential model and the phase gate exclusive.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| reqtrack::fuzzing::interleave(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| reqtrack_check::interleave(data));

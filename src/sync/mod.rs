@@ -1,42 +1,34 @@
-//! Every atomic and the phase gate's wake-up are imported through this module.
+//! Every atomic and the phase gate's wake-up are imported through this module, and this is the
+//! one place that chooses between the real ones and a model checker's.
 //!
-//! * Normal builds: `std`'s atomics, `portable-atomic`'s `AtomicU128` and tokio's
+//! * Normal builds ([`real`]): `std`'s atomics, `portable-atomic`'s `AtomicU128` and tokio's
 //!   `Notify`.
-//! * `--cfg reqtrack_loom`: loom's atomics, plus two loom-visible stand-ins: a 128-bit cell on a
-//!   loom mutex (`model_u128`) and a `Notify` with tokio's semantics on loom primitives
-//!   (`model_notify`). tokio's own `Notify` is invisible to loom (loom would report false
-//!   deadlocks), and tokio is never built with plain `cfg(loom)`, which is why the crate uses a
-//!   cfg of its own.
-//! * `--cfg reqtrack_shuttle` (the `interleave` fuzz target and CI's step-level corpus replay):
-//!   shuttle's atomics and the same two stand-ins on shuttle's mutex, so a byte-driven scheduler
-//!   controls every atomic step. A cfg of its own rather than cargo-fuzz's `fuzzing`, so the
-//!   `model` and `json` targets run on the real atomics at full speed.
+//! * `--cfg reqtrack_loom` or `--cfg reqtrack_shuttle` ([`model`], under the derived
+//!   `cfg(reqtrack_model)` that `build.rs` sets): the checker's atomics, plus two
+//!   checker-visible stand-ins, a 128-bit cell on the checker's mutex and a `Notify` with
+//!   tokio's semantics. tokio's own `Notify` is invisible to a model checker (loom would report
+//!   false deadlocks), and tokio is never built with plain `cfg(loom)`, which is why the crate
+//!   uses cfgs of its own. shuttle has its own cfg rather than cargo-fuzz's `fuzzing`, so the
+//!   `model` and `json` fuzz targets run on the real atomics at full speed.
 //!
 //! The gate's wake-up goes through the small [`GateWaker`] trait so a stand-in can replace
 //! tokio without touching the gate.
+
+#[cfg(all(reqtrack_loom, reqtrack_shuttle))]
+compile_error!(
+    "reqtrack: --cfg reqtrack_loom and --cfg reqtrack_shuttle are exclusive; set one of them"
+);
 
 mod waker;
 
 pub(crate) use waker::GateWaker;
 
-#[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
-pub(crate) use portable_atomic::AtomicU128;
-#[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-#[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
-pub(crate) use tokio::sync::Notify;
+#[cfg(not(reqtrack_model))]
+mod real;
+#[cfg(not(reqtrack_model))]
+pub(crate) use real::{AtomicU8, AtomicU64, AtomicU128, Notify, Ordering, Waiter};
 
-#[cfg(any(reqtrack_loom, reqtrack_shuttle))]
-mod model_notify;
-#[cfg(any(reqtrack_loom, reqtrack_shuttle))]
-mod model_u128;
-#[cfg(any(reqtrack_loom, reqtrack_shuttle))]
-pub(crate) use model_notify::Notify;
-#[cfg(any(reqtrack_loom, reqtrack_shuttle))]
-pub(crate) use model_u128::AtomicU128;
-
-#[cfg(reqtrack_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-
-#[cfg(all(reqtrack_shuttle, not(reqtrack_loom)))]
-pub(crate) use shuttle::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+#[cfg(reqtrack_model)]
+mod model;
+#[cfg(reqtrack_model)]
+pub(crate) use model::{AtomicU8, AtomicU64, AtomicU128, Notify, Ordering, Waiter};

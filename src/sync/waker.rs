@@ -30,10 +30,7 @@ pub(crate) trait GateWaker: Send + Sync {
 }
 
 impl GateWaker for super::Notify {
-    #[cfg(not(any(reqtrack_loom, reqtrack_shuttle)))]
-    type Waiter<'a> = tokio::sync::futures::Notified<'a>;
-    #[cfg(any(reqtrack_loom, reqtrack_shuttle))]
-    type Waiter<'a> = super::model_notify::Notified<'a>;
+    type Waiter<'a> = super::Waiter<'a>;
 
     fn waiter(&self) -> Self::Waiter<'_> {
         self.notified()

@@ -1,0 +1,165 @@
+//! Applying operations to a real tracker, and checking it against the model.
+
+use crate::model::{Model, Outcome};
+use crate::op::{Op, Read};
+use reqtrack::{PhasePermit, RequestTracker};
+use std::time::{Duration, Instant};
+
+/// The instant `at` nanoseconds from `base` (negative: before it).
+pub(crate) fn instant(base: Instant, at: i64) -> Instant {
+    let d = Duration::from_nanos(at.unsigned_abs());
+    if at >= 0 {
+        base.checked_add(d)
+    } else {
+        base.checked_sub(d)
+    }
+    .unwrap_or(base)
+}
+
+/// Applies every op except `HoldPhase` (which the caller decides how to take).
+pub(crate) fn apply<'a>(
+    t: &'a RequestTracker,
+    base: Instant,
+    op: Op,
+    permit: &mut Option<PhasePermit<'a>>,
+) -> Outcome {
+    use Outcome::{Bool, F64, U64, Unit};
+    match op {
+        Op::PrefillStart(at) => Bool(t.record_prefill_start_at(instant(base, at))),
+        Op::FirstToken(at) => Bool(t.record_first_token_at(instant(base, at))),
+        Op::DecodeFirstToken(at) => Bool(t.record_decode_first_token_at(instant(base, at))),
+        Op::PrefillComplete(at) => Bool(t.record_prefill_complete_at(instant(base, at))),
+        Op::Finish(at) => {
+            t.record_finish_at(instant(base, at));
+            Unit
+        }
+        Op::KvHit(o, isl) => Bool(t.record_kv_hit(o, isl)),
+        Op::Isl(isl, cached) => Bool(t.record_isl(isl, cached)),
+        Op::Osl(n) => {
+            t.record_osl(n);
+            Unit
+        }
+        Op::Worker(id, rank, ty) => {
+            t.record_worker(id, rank, ty);
+            Unit
+        }
+        Op::Tokenize(d) => {
+            t.record_tokenize_latency(d);
+            Unit
+        }
+        Op::Detokenize(d) => {
+            t.record_detokenize_latency(d);
+            Unit
+        }
+        Op::QueueDepth(n) => Bool(t.record_router_queue_depth(n)),
+        Op::TryPhase(p) => Bool(t.try_set_phase(p).is_some()),
+        Op::HoldPhase(p) => {
+            let got = t.try_set_phase(p);
+            let ok = got.is_some();
+            if ok {
+                *permit = got;
+            }
+            Bool(ok)
+        }
+        Op::ReleasePhase => {
+            drop(permit.take());
+            Unit
+        }
+        Op::Read(r) => match r {
+            Read::Ttft => F64(t.ttft_ms()),
+            Read::Total => F64(t.total_time_ms()),
+            Read::PrefillWait => F64(t.prefill_wait_time_ms()),
+            Read::KvRate => F64(t.kv_hit_rate()),
+            Read::IslTokens => U64(t.isl_tokens().map(|n| n as u64)),
+            Read::CachedTokens => U64(t.cached_tokens().map(|n| n as u64)),
+            Read::PrefillWorker => U64(t.prefill_worker_id()),
+            Read::DecodeWorker => U64(t.decode_worker_id()),
+            Read::Osl => U64(Some(t.osl_tokens())),
+            Read::Phase => Outcome::Phase(t.phase()),
+            Read::DetokCount => U64(Some(t.detokenize_count())),
+            Read::QueueDepth => U64(t.router_queue_depth().map(|n| n as u64)),
+            Read::Tokenize => U64(t.tokenize_latency().map(|d| d.as_nanos() as u64)),
+        },
+        Op::WorkerPhaseRead | Op::WorkerSlot(..) => unreachable!("checker-only steps"),
+    }
+}
+
+/// Every observable of `t` equals the model's (the sequential target checks this after every
+/// step).
+pub(crate) fn assert_same(t: &RequestTracker, m: &Model, step: usize) {
+    let snap = m.snapshot();
+    assert_eq!(t.snapshot(), snap, "snapshot differs after step {step}");
+    assert_eq!(
+        t.get_timing_info(),
+        m.timing(),
+        "timing differs after step {step}"
+    );
+    assert_eq!(
+        t.get_worker_info(),
+        m.worker_info(),
+        "worker info differs after step {step}"
+    );
+    let derived = [
+        t.prefill_time_ms(),
+        t.avg_itl_ms(),
+        t.kv_hit_rate(),
+        t.kv_transfer_estimated_latency_ms(),
+        t.total_time_ms(),
+    ];
+    assert_eq!(
+        derived,
+        m.derived(),
+        "derived getters differ after step {step}"
+    );
+    let getters = (
+        (
+            t.prefill_worker_id(),
+            t.prefill_dp_rank(),
+            t.prefill_worker_type(),
+        ),
+        (
+            t.decode_worker_id(),
+            t.decode_dp_rank(),
+            t.decode_worker_type(),
+        ),
+        t.worker_conflicts(),
+        (
+            t.isl_tokens().map(|n| n as u64),
+            t.cached_tokens().map(|n| n as u64),
+        ),
+        t.router_queue_depth().map(|n| n as u64),
+        t.tokenize_latency().map(|d| d.as_secs_f64() * 1000.0),
+        t.detokenize_total_latency()
+            .map(|d| d.as_secs_f64() * 1000.0),
+        (
+            t.osl_tokens(),
+            t.detokenize_count(),
+            t.phase(),
+            t.request_received_epoch_ms(),
+        ),
+    );
+    let expected = (
+        (
+            snap.prefill_worker_id,
+            snap.prefill_dp_rank,
+            snap.prefill_worker_type,
+        ),
+        (
+            snap.decode_worker_id,
+            snap.decode_dp_rank,
+            snap.decode_worker_type,
+        ),
+        snap.worker_conflicts,
+        (snap.isl_tokens, snap.cached_tokens),
+        snap.router_queue_depth,
+        snap.tokenize_latency_ms.map(|_| m.tokenize_ns_as_secs_ms()),
+        snap.detokenize_total_ms.map(|_| m.detok_ns_as_secs_ms()),
+        (
+            snap.osl_tokens,
+            snap.detokenize_count,
+            snap.phase,
+            snap.request_received_ms,
+        ),
+    );
+    assert_eq!(getters, expected, "getters differ after step {step}");
+}

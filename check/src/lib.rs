@@ -1,0 +1,132 @@
+//! `reqtrack-check`: reqtrack's model checker and fuzz logic, outside the shipped library.
+//!
+//! The `fuzz/` targets call the three entry points below, and `cargo test` at the workspace root
+//! replays every committed input through them (`tests/corpus_replay.rs`), so a plain test run
+//! checks exactly what `cargo fuzz` checked.
+//!
+//! * [`model`]: a sequence of operations on one tracker, checked after every step against the
+//!   sequential model of the contract's semantics (README, "What each slot keeps"): every
+//!   observable equal.
+//! * [`interleave`]: 2-4 logical threads on one tracker; the outcome must be linearizable
+//!   against the model, and the phase gate exclusive. Built with `--cfg reqtrack_shuttle`
+//!   (`RUSTFLAGS="--cfg reqtrack_shuttle" cargo fuzz run -s none interleave --target-dir
+//!   target-shuttle`, from `fuzz/`), every atomic step is scheduled by the fuzz bytes; without
+//!   it, whole operations are.
+//! * [`json`]: arbitrary recorded values always serialise to JSON with finite numbers and
+//!   round-trip.
+//!
+//! # The input format
+//!
+//! [`Op`]'s byte encoding (`op.rs`, `bytes.rs`) gives every committed corpus file and named
+//! regression input its meaning. It is versioned by [`INPUT_FORMAT`]: any change to how bytes
+//! decode (a new op, a reordered match arm, a different bias) bumps it, and the same commit
+//! regenerates `fuzz/corpus/*` (fuzz from scratch, then `cargo fuzz cmin`) and re-finds each
+//! named regression input under `fuzz/regressions/`. `tests/regressions.rs` decodes every named
+//! input and asserts it still contains the operations that made it a regression, and
+//! `tests/input_format.rs` pins the decoding of fixed bytes, so a silent change fails loudly.
+//!
+//! Not a published crate (`publish = false`): test support, in the style of arc-swap's and
+//! metrics-util's.
+
+// `deny`, not `forbid`: the counting allocator (`alloc.rs`) is the one `unsafe impl`.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod alloc;
+mod bytes;
+mod exec;
+mod interleave;
+mod limits;
+mod model;
+mod op;
+#[cfg(reqtrack_shuttle)]
+mod shuttle_run;
+
+pub use bytes::Bytes;
+pub use interleave::Case;
+pub use op::{Op, Read};
+
+use limits::MAX_OPS;
+use reqtrack::RequestTracker;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::time::Instant;
+
+/// The version of the fuzz-input byte format; see the crate docs for the rule.
+pub const INPUT_FORMAT: u32 = 1;
+
+#[cfg(reqtrack_shuttle)]
+fn run(data: &[u8], f: fn(&[u8])) {
+    let data = data.to_vec();
+    shuttle_run::in_execution(move || f(&data));
+}
+
+#[cfg(not(reqtrack_shuttle))]
+fn run(data: &[u8], f: fn(&[u8])) {
+    f(data);
+}
+
+/// The `model` target: panics when the tracker and the sequential model disagree.
+pub fn model(data: &[u8]) {
+    run(data, model_case);
+}
+
+fn model_case(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let received_ms = b.u64();
+    let base = Instant::now();
+    let t = RequestTracker::with_received_at(base, received_ms);
+    let mut m = model::Model::new(received_ms);
+    let mut permit = None;
+    for (step, op) in Op::decode_all(&mut b, MAX_OPS).into_iter().enumerate() {
+        let got = exec::apply(&t, base, op, &mut permit);
+        let want = m.apply(op, false).expect("sequential ops always apply");
+        assert_eq!(got, want, "step {step}: {op:?} returned differently");
+        exec::assert_same(&t, &m, step);
+    }
+}
+
+/// The `interleave` target: panics when a concurrent run is not linearizable.
+pub fn interleave(data: &[u8]) {
+    let case = Case::decode(data);
+    #[cfg(reqtrack_shuttle)]
+    let (events, last) = shuttle_run::run_step_level(&case);
+    #[cfg(not(reqtrack_shuttle))]
+    let (events, last) = interleave::run_op_level(&case);
+    interleave::check(&case, &events, &last);
+}
+
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) {
+    let json = serde_json::to_string(value).expect("serialisable");
+    // serde_json writes a non-finite float as `null`, and no field is `null` otherwise (unknown
+    // values are omitted), so this catches every non-finite number.
+    assert!(!json.contains("null"), "non-finite number in {json}");
+    let back: T = serde_json::from_str(&json).expect("parses back");
+    assert_eq!(&back, value, "JSON did not round-trip: {json}");
+}
+
+/// The `json` target: arbitrary recorded values always give valid, finite, round-tripping JSON.
+pub fn json(data: &[u8]) {
+    let data = data.to_vec();
+    let case = move || {
+        let mut b = Bytes::new(&data);
+        let received_ms = b.u64();
+        let base = Instant::now();
+        let t = RequestTracker::with_received_at(base, received_ms);
+        let mut permit = None;
+        for op in Op::decode_all(&mut b, MAX_OPS) {
+            exec::apply(&t, base, op, &mut permit);
+        }
+        drop(permit);
+        round_trip(&t.get_timing_info());
+        if let Some(w) = t.get_worker_info() {
+            round_trip(&w);
+        }
+        round_trip(&t.snapshot());
+    };
+    #[cfg(reqtrack_shuttle)]
+    shuttle_run::in_execution(case);
+    #[cfg(not(reqtrack_shuttle))]
+    case();
+}

@@ -1,0 +1,90 @@
+//! `LatestStamp`: a `u64` that only moves forward (monotonic max).
+//!
+//! Used for the finish offset: two streams race at block boundaries and the last event is the
+//! finish, so the slot keeps the largest offset ever recorded and never moves backwards.
+//!
+//! # Encoding
+//!
+//! One `AtomicU64` in the shared `v + 1` encoding (`slot::encoding`): 0 is unset, `v + 1` means
+//! the largest recorded value is `v`. Because unset is the smallest word, `fetch_max` is the
+//! whole protocol.
+//!
+//! # Orderings
+//!
+//! * `record` first loads with `Relaxed` and skips the RMW when the slot already holds a value
+//!   at least as large: that write would change nothing, and skipping it keeps a stale racer off
+//!   the cache line. The load can only be stale-low, never stale-high (the value only grows),
+//!   so a skip is always correct.
+//! * `fetch_max` is `Release` so a reader that `Acquire`-loads the finish sees what the finishing
+//!   thread recorded before it (its first token, its osl).
+//! * `get` is `Acquire`, pairing with it.
+
+use super::encoding::{decode, encode};
+use crate::sync::{AtomicU64, Ordering};
+
+/// A `u64` that keeps the largest value written.
+#[derive(Debug)]
+pub(crate) struct LatestStamp {
+    /// `0`: unset; `v + 1`: the largest value recorded is `v`.
+    bits: AtomicU64,
+}
+
+impl LatestStamp {
+    /// An unset slot.
+    pub(crate) fn new() -> Self {
+        Self {
+            bits: AtomicU64::new(0),
+        }
+    }
+
+    /// Raises the slot to `value` if it is unset or lower (values above `MAX_STORED` clamp).
+    #[inline]
+    pub(crate) fn record(&self, value: u64) {
+        let encoded = encode(value);
+        if self.bits.load(Ordering::Relaxed) >= encoded {
+            return;
+        }
+        self.bits.fetch_max(encoded, Ordering::Release);
+    }
+
+    /// The largest value recorded, if any.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<u64> {
+        decode(self.bits.load(Ordering::Acquire))
+    }
+}
+
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::*;
+    use crate::slot::encoding::MAX_STORED;
+
+    #[test]
+    fn starts_unset() {
+        assert_eq!(LatestStamp::new().get(), None);
+    }
+
+    #[test]
+    fn keeps_the_largest_value() {
+        let s = LatestStamp::new();
+        s.record(10);
+        s.record(4);
+        assert_eq!(s.get(), Some(10));
+        s.record(12);
+        assert_eq!(s.get(), Some(12));
+    }
+
+    #[test]
+    fn zero_is_recorded() {
+        let s = LatestStamp::new();
+        s.record(0);
+        assert_eq!(s.get(), Some(0));
+    }
+
+    #[test]
+    fn u64_max_clamps() {
+        let s = LatestStamp::new();
+        s.record(u64::MAX);
+        assert_eq!(s.get(), Some(MAX_STORED));
+    }
+}

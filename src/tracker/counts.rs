@@ -1,0 +1,148 @@
+//! Counts and durations: KV hit, prompt length and cache share, output length, tokenizer
+//! latencies, router queue depth.
+
+use super::RequestTracker;
+use super::clock::{MAX_NANOS, nanos_saturating};
+use crate::slot::PairRejected;
+use crate::sync::Ordering;
+use std::time::Duration;
+
+impl RequestTracker {
+    // ---- counts ---------------------------------------------------------------------
+
+    /// Records the KV cache hit `(overlap_blocks, isl_blocks)` once; the first valid write wins
+    /// (prefill's routing is kept in disaggregated mode).
+    ///
+    /// Returns `true` if this call set it, `false` if it was already set **or the input is
+    /// rejected**: `overlap_blocks > isl_blocks`, or `isl_blocks > 2^32 - 2`. A rejected write
+    /// changes nothing and leaves the slot free. `(0, 0)` is accepted; its hit rate is `None`.
+    /// Use [`try_record_kv_hit`](Self::try_record_kv_hit) to learn why a write was rejected.
+    #[inline]
+    pub fn record_kv_hit(&self, overlap_blocks: u32, isl_blocks: usize) -> bool {
+        matches!(self.try_record_kv_hit(overlap_blocks, isl_blocks), Ok(true))
+    }
+
+    /// [`record_kv_hit`](Self::record_kv_hit) with the reason for a rejection.
+    ///
+    /// `Ok(true)`: set by this call; `Ok(false)`: already set; `Err(_)`: rejected.
+    ///
+    /// ```
+    /// use reqtrack::{PairRejected, RequestTracker};
+    /// let t = RequestTracker::new();
+    /// assert_eq!(t.try_record_kv_hit(5, 4), Err(PairRejected::PartExceedsWhole));
+    /// assert_eq!(t.try_record_kv_hit(3, 4), Ok(true));
+    /// assert_eq!(t.try_record_kv_hit(1, 4), Ok(false));
+    /// assert_eq!(t.kv_hit_rate(), Some(0.75));
+    /// ```
+    #[inline]
+    pub fn try_record_kv_hit(
+        &self,
+        overlap_blocks: u32,
+        isl_blocks: usize,
+    ) -> Result<bool, PairRejected> {
+        let whole = u64::try_from(isl_blocks).map_err(|_| PairRejected::TooLarge)?;
+        self.kv_hit.set(u64::from(overlap_blocks), whole)
+    }
+
+    /// Records the prompt length and the cached share `(isl_tokens, cached_tokens)` once.
+    ///
+    /// Returns `true` if this call set it, `false` if it was already set **or the input is
+    /// rejected**: `cached_tokens > isl_tokens`, or a count above `2^32 - 2`. A rejected write
+    /// changes nothing and leaves the slot free.
+    #[inline]
+    pub fn record_isl(&self, isl_tokens: usize, cached_tokens: usize) -> bool {
+        matches!(self.try_record_isl(isl_tokens, cached_tokens), Ok(true))
+    }
+
+    /// [`record_isl`](Self::record_isl) with the reason for a rejection.
+    #[inline]
+    pub fn try_record_isl(
+        &self,
+        isl_tokens: usize,
+        cached_tokens: usize,
+    ) -> Result<bool, PairRejected> {
+        let whole = u64::try_from(isl_tokens).map_err(|_| PairRejected::TooLarge)?;
+        let part = u64::try_from(cached_tokens).map_err(|_| PairRejected::TooLarge)?;
+        self.isl.set(part, whole)
+    }
+
+    /// Prompt length in tokens, if recorded.
+    #[inline]
+    pub fn isl_tokens(&self) -> Option<usize> {
+        self.isl.get().map(|(_, whole)| whole as usize)
+    }
+
+    /// Prompt tokens found in the KV cache, if recorded.
+    #[inline]
+    pub fn cached_tokens(&self) -> Option<usize> {
+        self.isl.get().map(|(part, _)| part as usize)
+    }
+
+    /// Records the output length so far (last write wins; called at each block boundary).
+    #[inline]
+    pub fn record_osl(&self, osl: usize) {
+        self.osl.store(osl as u64, Ordering::Relaxed);
+    }
+
+    /// Output tokens recorded so far (0 before any).
+    #[inline]
+    pub fn osl_tokens(&self) -> u64 {
+        self.osl.load(Ordering::Relaxed)
+    }
+
+    // ---- tokenizer ----------------------------------------------------------------
+
+    /// Records the tokenize latency once (first write wins). Saturates at `u64::MAX - 1`
+    /// nanoseconds (about 584 years).
+    #[inline]
+    pub fn record_tokenize_latency(&self, l: Duration) {
+        self.tokenize.set(nanos_saturating(l));
+    }
+
+    /// Tokenize latency, if recorded.
+    #[inline]
+    pub fn tokenize_latency(&self) -> Option<Duration> {
+        self.tokenize.get().map(Duration::from_nanos)
+    }
+
+    /// Adds one detokenize sample (once per generated token). The sum saturates at `u64::MAX`
+    /// nanoseconds instead of wrapping.
+    #[inline]
+    pub fn record_detokenize_latency(&self, l: Duration) {
+        self.detokenize
+            .add(u64::try_from(l.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Sum of detokenize samples; `None` before the first.
+    #[inline]
+    pub fn detokenize_total_latency(&self) -> Option<Duration> {
+        let (sum, count) = self.detokenize.get();
+        (count != 0).then(|| Duration::from_nanos(sum))
+    }
+
+    /// Number of detokenize samples.
+    #[inline]
+    pub fn detokenize_count(&self) -> u64 {
+        self.detokenize.get().1
+    }
+
+    // ---- router -------------------------------------------------------------------
+
+    /// Records the router queue depth at routing time, once. `true` if this call set it;
+    /// `false` if already set, or for `usize::MAX` (not storable; nothing changes).
+    #[inline]
+    pub fn record_router_queue_depth(&self, depth: usize) -> bool {
+        match u64::try_from(depth) {
+            Ok(d) if d <= MAX_NANOS => self.router_queue_depth.set(d),
+            _ => false,
+        }
+    }
+
+    /// Router queue depth at routing time, if recorded.
+    #[inline]
+    pub fn router_queue_depth(&self) -> Option<usize> {
+        self.router_queue_depth
+            .get()
+            .and_then(|d| usize::try_from(d).ok())
+    }
+}

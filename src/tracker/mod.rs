@@ -1,0 +1,169 @@
+//! `RequestTracker`: a thin composition of the slot kinds, one per recorded value.
+//!
+//! | slot | kind | kept value |
+//! |---|---|---|
+//! | prefill start, first token, decode first token, prefill complete | [`OnceStamp`] | first write |
+//! | finish | [`LatestStamp`] | largest offset (monotonic max) |
+//! | `(overlap_blocks, isl_blocks)`, `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
+//! | osl | `AtomicU64` | last write |
+//! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted |
+//! | tokenize latency, router queue depth | [`OnceStamp`] | first write |
+//! | detokenize latency | [`LatencySum`] | saturating sum + count |
+//! | phase | [`PhaseGate`] | as set by the last permit holder |
+//!
+//! # Orderings of the tracker's own atomics
+//!
+//! * `osl`: `Relaxed` store and load. It is a last-write counter; the writer records osl
+//!   *before* the finish at a block boundary, and the finish's `Release` (paired with the
+//!   reader's `Acquire` load of the finish, which readers take first) carries it.
+//!
+//! Worker conflicts are counted inside each worker slot's own word (see `slot::worker`), so
+//! `worker_conflicts()` is the sum of the two slots' counts.
+//!
+//! Readers that combine the finish with the first token or osl go through one helper
+//! (`read::stream_stamps`), which reads the finish first; see the `read` module.
+//!
+//! # Files
+//!
+//! `stamps` (timestamps), `counts` (counts and durations), `workers` (phase and worker
+//! slots), `read` (derived figures and reports), `clock` (offsets from the base instant).
+//!
+//! [`OnceStamp`]: crate::slot::OnceStamp
+//! [`LatestStamp`]: crate::slot::LatestStamp
+//! [`PackedPair`]: crate::slot::PackedPair
+//! [`WorkerSlot`]: crate::slot::WorkerSlot
+//! [`LatencySum`]: crate::slot::LatencySum
+//! [`PhaseGate`]: crate::gate::PhaseGate
+
+mod clock;
+mod counts;
+mod read;
+mod stamps;
+mod workers;
+
+use crate::gate::PhaseGate;
+use crate::slot::{LatencySum, LatestStamp, OnceStamp, PackedPair, WorkerSlot};
+use crate::sync::AtomicU64;
+use std::fmt;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The lifecycle of one LLM-serving request, recorded without locks or allocation.
+///
+/// Create one per request (usually in an [`Arc`](std::sync::Arc)), write it from any task, read it on every
+/// streamed chunk. Every write is one or two atomic operations; no call waits for another
+/// thread except [`set_phase`](Self::set_phase), which waits for the phase permit by design.
+///
+/// ```
+/// use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE};
+/// use std::time::{Duration, Instant};
+///
+/// let t0 = Instant::now();
+/// let tracker = RequestTracker::with_received_at(t0, 1_700_000_000_000);
+/// tracker.record_worker(42, Some(0), WORKER_TYPE_DECODE); // Aggregated: both slots
+/// tracker.record_prefill_start_at(t0 + Duration::from_millis(2));
+/// tracker.record_first_token_at(t0 + Duration::from_millis(12));
+/// tracker.record_osl(11);
+/// tracker.record_finish_at(t0 + Duration::from_millis(112));
+///
+/// assert_eq!(tracker.ttft_ms(), Some(12.0));
+/// assert_eq!(tracker.avg_itl_ms(), Some(10.0));
+/// assert_eq!(tracker.phase(), RequestPhase::Aggregated);
+/// assert_eq!(tracker.get_worker_info().unwrap().decode_worker_id, Some(42));
+/// ```
+///
+/// # Layout
+///
+/// 192 bytes, three cache lines grouped by who writes them: stamps written once and read on
+/// every chunk; the finish, pairs and phase (written per block or per phase); and the
+/// per-token detokenize counters with the rarely read fields. The per-token writes of the
+/// stream therefore never invalidate the line a chunk reader needs.
+#[repr(C, align(64))]
+pub struct RequestTracker {
+    // ---- line 1: written once, read on every chunk --------------------------------------
+    /// Monotonic base; every stored instant is a nanosecond offset from it.
+    base: Instant,
+    /// Wall clock at arrival, ms since the Unix epoch. Written once in the constructor.
+    received_epoch_ms: u64,
+    prefill_start: OnceStamp,
+    first_token: OnceStamp,
+    decode_first_token: OnceStamp,
+    prefill_complete: OnceStamp,
+    router_queue_depth: OnceStamp,
+    // ---- line 2: written per block or per phase, read on every chunk --------------------
+    finish: LatestStamp,
+    /// `(overlap_blocks, isl_blocks)`.
+    kv_hit: PackedPair,
+    /// `(cached_tokens, isl_tokens)`.
+    isl: PackedPair,
+    gate: PhaseGate,
+    // ---- line 3: written per token (detokenize), rarely read ----------------------------
+    detokenize: LatencySum,
+    /// Output tokens so far; last write wins.
+    osl: AtomicU64,
+    /// Tokenize latency, nanoseconds.
+    tokenize: OnceStamp,
+    prefill_worker: WorkerSlot,
+    decode_worker: WorkerSlot,
+}
+
+impl RequestTracker {
+    /// A tracker for a request received now (one monotonic and one wall-clock read; no
+    /// allocation).
+    #[inline]
+    pub fn new() -> Self {
+        // `as_secs() * 1000 + subsec_millis()` rather than `as_millis()`: the same value
+        // without a 128-bit division (measured: ~10 ns of `new()`'s cost).
+        let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+            d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis())
+        });
+        Self::with_received_at(Instant::now(), epoch_ms)
+    }
+
+    /// A tracker for a request received at `received` (monotonic) / `received_epoch_ms` (wall
+    /// clock, ms since the Unix epoch), e.g. when the HTTP layer already read both clocks.
+    #[inline]
+    pub fn with_received_at(received: Instant, received_epoch_ms: u64) -> Self {
+        Self {
+            base: received,
+            received_epoch_ms,
+            prefill_start: OnceStamp::new(),
+            first_token: OnceStamp::new(),
+            decode_first_token: OnceStamp::new(),
+            prefill_complete: OnceStamp::new(),
+            finish: LatestStamp::new(),
+            kv_hit: PackedPair::new(),
+            isl: PackedPair::new(),
+            osl: AtomicU64::new(0),
+            tokenize: OnceStamp::new(),
+            detokenize: LatencySum::new(),
+            router_queue_depth: OnceStamp::new(),
+            prefill_worker: WorkerSlot::new(),
+            decode_worker: WorkerSlot::new(),
+            gate: PhaseGate::new(),
+        }
+    }
+
+    #[inline]
+    fn offset(&self, t: Instant) -> u64 {
+        clock::offset_since(self.base, t)
+    }
+
+    /// The phase gate (the permits release it).
+    pub(crate) fn gate(&self) -> &PhaseGate {
+        &self.gate
+    }
+}
+
+impl Default for RequestTracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for RequestTracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestTracker")
+            .field("snapshot", &self.snapshot())
+            .finish()
+    }
+}
