@@ -1,8 +1,8 @@
 //! Applying operations to a real tracker, and checking it against the model.
 
-use crate::model::{Model, Outcome};
+use crate::model::{Derived, Model, Outcome};
 use crate::op::{Op, Read};
-use reqtrack::{PhasePermit, RequestTracker};
+use reqtrack::{PhasePermit, RequestPhase, RequestTracker, WorkerType};
 use std::time::{Duration, Instant};
 
 /// The instant `at` nanoseconds from `base` (negative: before it).
@@ -99,67 +99,79 @@ pub(crate) fn assert_same(t: &RequestTracker, m: &Model, step: usize) {
         m.worker_info(),
         "worker info differs after step {step}"
     );
-    let derived = [
-        t.prefill_time_ms(),
-        t.avg_itl_ms(),
-        t.kv_hit_rate(),
-        t.kv_transfer_estimated_latency_ms(),
-        t.total_time_ms(),
-    ];
+    let derived = Derived {
+        prefill_time_ms: t.prefill_time_ms(),
+        avg_itl_ms: t.avg_itl_ms(),
+        kv_hit_rate: t.kv_hit_rate(),
+        kv_transfer_estimated_latency_ms: t.kv_transfer_estimated_latency_ms(),
+        total_time_ms: t.total_time_ms(),
+    };
     assert_eq!(
         derived,
         m.derived(),
         "derived getters differ after step {step}"
     );
-    let getters = (
-        (
-            t.prefill_worker_id(),
-            t.prefill_dp_rank(),
-            t.prefill_worker_type(),
-        ),
-        (
-            t.decode_worker_id(),
-            t.decode_dp_rank(),
-            t.decode_worker_type(),
-        ),
-        t.worker_conflicts(),
-        (
-            t.isl_tokens().map(|n| n as u64),
-            t.cached_tokens().map(|n| n as u64),
-        ),
-        t.router_queue_depth().map(|n| n as u64),
-        t.tokenize_latency().map(|d| d.as_secs_f64() * 1000.0),
-        t.detokenize_total_latency()
+    let getters = Getters {
+        prefill_worker_id: t.prefill_worker_id(),
+        prefill_dp_rank: t.prefill_dp_rank(),
+        prefill_worker_type: t.prefill_worker_type(),
+        decode_worker_id: t.decode_worker_id(),
+        decode_dp_rank: t.decode_dp_rank(),
+        decode_worker_type: t.decode_worker_type(),
+        worker_conflicts: t.worker_conflicts(),
+        isl_tokens: t.isl_tokens().map(|n| n as u64),
+        cached_tokens: t.cached_tokens().map(|n| n as u64),
+        router_queue_depth: t.router_queue_depth().map(|n| n as u64),
+        tokenize_ms: t.tokenize_latency().map(|d| d.as_secs_f64() * 1000.0),
+        detokenize_total_ms: t
+            .detokenize_total_latency()
             .map(|d| d.as_secs_f64() * 1000.0),
-        (
-            t.osl_tokens(),
-            t.detokenize_count(),
-            t.phase(),
-            t.request_received_epoch_ms(),
-        ),
-    );
-    let expected = (
-        (
-            snap.prefill_worker_id,
-            snap.prefill_dp_rank,
-            snap.prefill_worker_type,
-        ),
-        (
-            snap.decode_worker_id,
-            snap.decode_dp_rank,
-            snap.decode_worker_type,
-        ),
-        snap.worker_conflicts,
-        (snap.isl_tokens, snap.cached_tokens),
-        snap.router_queue_depth,
-        snap.tokenize_latency_ms.map(|_| m.tokenize_ns_as_secs_ms()),
-        snap.detokenize_total_ms.map(|_| m.detok_ns_as_secs_ms()),
-        (
-            snap.osl_tokens,
-            snap.detokenize_count,
-            snap.phase,
-            snap.request_received_ms,
-        ),
-    );
+        osl_tokens: t.osl_tokens(),
+        detokenize_count: t.detokenize_count(),
+        phase: t.phase(),
+        request_received_ms: t.request_received_epoch_ms(),
+    };
+    let expected = Getters {
+        prefill_worker_id: snap.prefill_worker_id,
+        prefill_dp_rank: snap.prefill_dp_rank,
+        prefill_worker_type: snap.prefill_worker_type,
+        decode_worker_id: snap.decode_worker_id,
+        decode_dp_rank: snap.decode_dp_rank,
+        decode_worker_type: snap.decode_worker_type,
+        worker_conflicts: snap.worker_conflicts,
+        isl_tokens: snap.isl_tokens,
+        cached_tokens: snap.cached_tokens,
+        router_queue_depth: snap.router_queue_depth,
+        tokenize_ms: snap.tokenize_latency_ms.map(|_| m.tokenize_ns_as_secs_ms()),
+        detokenize_total_ms: snap.detokenize_total_ms.map(|_| m.detok_ns_as_secs_ms()),
+        osl_tokens: snap.osl_tokens,
+        detokenize_count: snap.detokenize_count,
+        phase: snap.phase,
+        request_received_ms: snap.request_received_ms,
+    };
     assert_eq!(getters, expected, "getters differ after step {step}");
+}
+
+/// Every getter that is not part of the snapshot's own comparison, by name, so a mismatch shows
+/// which one differs.
+#[derive(Debug, PartialEq)]
+struct Getters {
+    prefill_worker_id: Option<u64>,
+    prefill_dp_rank: Option<u32>,
+    prefill_worker_type: Option<WorkerType>,
+    decode_worker_id: Option<u64>,
+    decode_dp_rank: Option<u32>,
+    decode_worker_type: Option<WorkerType>,
+    worker_conflicts: u32,
+    isl_tokens: Option<u64>,
+    cached_tokens: Option<u64>,
+    router_queue_depth: Option<u64>,
+    /// Through `Duration::as_secs_f64`, as a caller would convert it.
+    tokenize_ms: Option<f64>,
+    /// Through `Duration::as_secs_f64`.
+    detokenize_total_ms: Option<f64>,
+    osl_tokens: u64,
+    detokenize_count: u64,
+    phase: RequestPhase,
+    request_received_ms: u64,
 }

@@ -323,16 +323,17 @@ impl Model {
     }
 
     /// The derived values that have their own getters, for the sequential target's checks.
-    pub(crate) fn derived(&self) -> [Option<f64>; 5] {
-        [
-            self.prefill_time(),
-            self.avg_itl(),
-            self.kv_rate(),
-            self.prefill_complete
+    pub(crate) fn derived(&self) -> Derived {
+        Derived {
+            prefill_time_ms: self.prefill_time(),
+            avg_itl_ms: self.avg_itl(),
+            kv_hit_rate: self.kv_rate(),
+            kv_transfer_estimated_latency_ms: self
+                .prefill_complete
                 .zip(self.decode_first)
                 .map(|(c, d)| span(c, d)),
-            self.finish.map(ms),
-        ]
+            total_time_ms: self.finish.map(ms),
+        }
     }
 }
 
@@ -346,4 +347,14 @@ impl Model {
     pub(crate) fn detok_ns_as_secs_ms(&self) -> f64 {
         Duration::from_nanos(self.detok_sum).as_secs_f64() * 1000.0
     }
+}
+
+/// The derived values that have getters of their own, by name.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Derived {
+    pub(crate) prefill_time_ms: Option<f64>,
+    pub(crate) avg_itl_ms: Option<f64>,
+    pub(crate) kv_hit_rate: Option<f64>,
+    pub(crate) kv_transfer_estimated_latency_ms: Option<f64>,
+    pub(crate) total_time_ms: Option<f64>,
 }
