@@ -299,6 +299,91 @@ fn phase_during_handoff_is_old_or_new_in_order() {
     });
 }
 
+/// Polls `fut` once with a no-op waker: a `set_phase` that finds the gate held registers and
+/// joins the queue, deterministically, before the concurrent part of a model starts.
+/// A tracker in a `std` `Arc`, as `set_phase_owned` takes (the gate's atomics inside are loom's).
+fn owned_tracker() -> std::sync::Arc<RequestTracker> {
+    std::sync::Arc::new(RequestTracker::with_received_at(Instant::now(), 0))
+}
+
+fn poll_queued<F: Future + Unpin>(fut: &mut F) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(
+        std::pin::Pin::new(fut).poll(&mut cx).is_pending(),
+        "the gate is held: the waiter queues"
+    );
+}
+
+/// FIFO handoff: a release hands the gate to the queued waiter; a `try_set_phase` racing the
+/// release never takes it (no barging), and the waiter always gets it (no lost wake-up).
+#[test]
+fn release_hands_the_gate_to_the_queued_waiter_and_nobody_barges() {
+    loom::model(|| {
+        let t = owned_tracker();
+        let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+        let mut queued = Box::pin(t.set_phase_owned(RequestPhase::Decode));
+        poll_queued(&mut queued);
+        let waiter = thread::spawn(move || block_on(queued));
+        let barger = {
+            let t = std::sync::Arc::clone(&t);
+            thread::spawn(move || t.try_set_phase(RequestPhase::Aggregated).is_some())
+        };
+        drop(holder);
+        assert!(!barger.join().unwrap(), "barged past a queued waiter");
+        let permit = waiter.join().unwrap();
+        assert_eq!(t.phase(), RequestPhase::Decode);
+        drop(permit);
+        assert!(t.try_set_phase(RequestPhase::Aggregated).is_some());
+    });
+}
+
+/// A waiter cancelled while (or after) the gate is handed to it passes it to the next waiter.
+#[test]
+fn waiter_cancelled_after_handoff_passes_the_gate_on() {
+    loom::model(|| {
+        let t = owned_tracker();
+        let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
+        let mut first = Box::pin(t.set_phase_owned(RequestPhase::Prefill));
+        let mut second = Box::pin(t.set_phase_owned(RequestPhase::Decode));
+        poll_queued(&mut first);
+        poll_queued(&mut second);
+        let canceller = thread::spawn(move || drop(first));
+        let stayer = thread::spawn(move || block_on(second));
+        drop(holder);
+        canceller.join().unwrap();
+        let permit = stayer.join().unwrap();
+        assert_eq!(t.phase(), RequestPhase::Decode);
+        drop(permit);
+        assert!(
+            t.try_set_phase(RequestPhase::Aggregated).is_some(),
+            "ends free"
+        );
+    });
+}
+
+/// The last waiter cancelled while (or after) the gate is handed to it frees the gate.
+#[test]
+fn last_waiter_cancelled_after_handoff_frees_the_gate() {
+    loom::model(|| {
+        let t = owned_tracker();
+        let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+        let mut only = Box::pin(t.set_phase_owned(RequestPhase::Decode));
+        poll_queued(&mut only);
+        let canceller = thread::spawn(move || drop(only));
+        drop(holder);
+        canceller.join().unwrap();
+        assert_eq!(
+            t.phase(),
+            RequestPhase::Prefill,
+            "the cancelled waiter set nothing"
+        );
+        assert!(
+            t.try_set_phase(RequestPhase::Aggregated).is_some(),
+            "ends free"
+        );
+    });
+}
+
 /// A finish recorded after the first token is never seen without it (ttft <= total).
 #[test]
 fn finish_is_never_seen_before_its_first_token() {

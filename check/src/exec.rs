@@ -80,7 +80,9 @@ pub(crate) fn apply<'a>(
             Read::QueueDepth => U64(t.router_queue_depth().map(|n| n as u64)),
             Read::Tokenize => U64(t.tokenize_latency().map(|d| d.as_nanos() as u64)),
         },
-        Op::WorkerPhaseRead | Op::WorkerSlot(..) => unreachable!("checker-only steps"),
+        Op::WorkerPhaseRead | Op::WorkerSlot(..) | Op::HoldQueue(_) | Op::HoldClaim(_) => {
+            unreachable!("checker-only steps")
+        }
     }
 }
 

@@ -217,7 +217,8 @@ pub(crate) fn linearizable(
         false
     }
     // A `Worker` write is a phase read, then a prefill-slot write, then a decode-slot write,
-    // each atomic on its own (documented on `record_worker`): give each its own linearization
+    // each atomic on its own (documented on `record_worker`), and a waiting `set_phase` is an
+    // arrival then a claim (the gate's FIFO handoff): give each step its own linearization
     // point inside the call's interval.
     let events: Vec<Vec<Event>> = events
         .iter()
@@ -236,6 +237,17 @@ pub(crate) fn linearizable(
                         },
                         Event {
                             op: Op::WorkerSlot(1, id, rank, ty),
+                            ..*e
+                        },
+                    ],
+                    // A waiting `set_phase`: arrive, then claim (see `Model::apply_in`).
+                    Op::HoldPhase(p) => vec![
+                        Event {
+                            op: Op::HoldQueue(p),
+                            ..*e
+                        },
+                        Event {
+                            op: Op::HoldClaim(p),
                             ..*e
                         },
                     ],

@@ -41,6 +41,12 @@ pub(crate) struct Model {
     conflicts: [u32; 2],
     phase: RequestPhase,
     held: bool,
+    /// Interleaved checker only: waiting `set_phase` calls queued and not yet served.
+    queued: u32,
+    /// Interleaved checker only: a release handed the gate to the queue; a queued call claims it.
+    handoff: bool,
+    /// Interleaved checker only: which threads' `set_phase` is queued (must claim a handoff).
+    claiming: [bool; MAX_THREADS],
     /// Interleaved checker only: the phase each thread's in-flight `Worker` write read.
     pending: [Option<RequestPhase>; MAX_THREADS],
 }
@@ -101,6 +107,9 @@ impl Model {
             conflicts: [0, 0],
             phase: RequestPhase::Aggregated,
             held: false,
+            queued: 0,
+            handoff: false,
+            claiming: [false; MAX_THREADS],
             pending: [None; MAX_THREADS],
         }
     }
@@ -136,6 +145,31 @@ impl Model {
                 }
                 if slot == 1 {
                     self.pending[thread] = None;
+                }
+                Some(Outcome::Unit)
+            }
+            // A waiting `set_phase` is two steps, as the gate builds it: arrive (take a free
+            // gate, or queue), then claim a handoff (HELD never drops in between, and the phase
+            // changes only at the claim).
+            Op::HoldQueue(p) => {
+                if self.held {
+                    self.queued += 1;
+                    self.claiming[thread] = true;
+                } else {
+                    self.held = true;
+                    self.phase = p;
+                }
+                Some(Outcome::Unit)
+            }
+            Op::HoldClaim(p) => {
+                if self.claiming[thread] {
+                    if !self.handoff {
+                        return None;
+                    }
+                    self.handoff = false;
+                    self.queued -= 1;
+                    self.claiming[thread] = false;
+                    self.phase = p;
                 }
                 Some(Outcome::Unit)
             }
@@ -211,12 +245,20 @@ impl Model {
                     if blocking { Unit } else { Bool(true) }
                 }
             },
+            // FIFO handoff: with a `set_phase` queued, a release hands the gate over (HELD stays)
+            // instead of freeing it.
             Op::ReleasePhase => {
-                self.held = false;
+                if self.queued > 0 {
+                    self.handoff = true;
+                } else {
+                    self.held = false;
+                }
                 Unit
             }
             Op::Read(r) => self.read(r),
-            Op::WorkerPhaseRead | Op::WorkerSlot(..) => unreachable!("checker-only steps"),
+            Op::WorkerPhaseRead | Op::WorkerSlot(..) | Op::HoldQueue(_) | Op::HoldClaim(_) => {
+                unreachable!("checker-only steps")
+            }
         })
     }
 

@@ -75,6 +75,11 @@ pub enum Op {
     WorkerPhaseRead,
     /// Checker only: a `Worker` write's write to one slot (0 = prefill, 1 = decode).
     WorkerSlot(u8, u64, Option<u32>, WorkerType),
+    /// Checker only: a waiting `set_phase` arrives: takes a free gate, or queues.
+    HoldQueue(RequestPhase),
+    /// Checker only: a queued `set_phase` claims the gate a release handed over, and sets its
+    /// phase (a no-op for one that took a free gate on arrival).
+    HoldClaim(RequestPhase),
 }
 
 const READS: [Read; 13] = [

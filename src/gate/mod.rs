@@ -1,8 +1,9 @@
 //! Gate layer: the request's phase and the one-holder gate that guards phase changes.
 //!
 //! * `phase`: [`RequestPhase`].
-//! * `phase_gate`: [`PhaseGate`], the phase and held bit in one `AtomicU8`, with the waiters'
-//!   wake-up (its module docs give the protocol and every ordering).
+//! * `phase_gate`: [`PhaseGate`], the phase, held and handoff bits and the waiter count in one
+//!   `AtomicU64`, with the waiters' FIFO wake-up (its module docs give the protocol and every
+//!   ordering).
 //! * `permit`: [`PhasePermit`] / [`OwnedPhasePermit`], which release the gate on drop.
 
 mod permit;

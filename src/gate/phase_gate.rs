@@ -1,60 +1,96 @@
-//! `PhaseGate`: the current phase plus a one-holder gate that guards phase *changes*.
+//! `PhaseGate`: the current phase plus a one-holder gate that guards phase *changes*, handed
+//! over in FIFO order like the reference's one-permit `tokio::sync::Semaphore`.
 //!
-//! `set_phase` waits while another permit is held, then sets the phase and hands out a permit;
-//! dropping the permit lets the next waiter in. The phase stays as set after the permit drops:
-//! the permit guards the change, not the value. `phase()` never waits.
+//! `set_phase` waits while another permit is held, then sets the phase and hands out a permit.
+//! Dropping the permit hands the gate straight to the longest waiter: the gate never becomes
+//! free while anyone waits, so neither `try_set_phase` nor a newcomer `set_phase` can barge
+//! past a queued waiter, and no waiter starves. With nobody waiting, the drop just frees the
+//! gate (one CAS, no wake-up call). The phase stays as set after the permit drops: the permit
+//! guards the change, not the value. `phase()` never waits.
 //!
 //! # Encoding
 //!
-//! One `AtomicU8`:
+//! One `AtomicU64`:
 //!
 //! ```text
-//! bit 7    : HELD (a permit is out)
-//! bits 0..2: phase code (0 = Aggregated, 1 = Prefill, 2 = Decode)
+//! bits 32..64: counted waiters (queued set_phase calls not yet served)
+//! bit 7      : HELD    (a permit is out, or the gate is being handed to a waiter)
+//! bit 6      : HANDOFF (a release handed the gate to the waiters; one of them takes it)
+//! bits 0..2  : phase code (0 = Aggregated, 1 = Prefill, 2 = Decode)
 //! ```
 //!
-//! Acquiring is one CAS from "not held, any phase" to "held, new phase", so the phase a permit
-//! holder sees is the one it set, and no reader ever sees a phase without its change being
-//! owned by a permit.
+//! Invariants: waiters > 0 or HANDOFF implies HELD (a release frees the gate only when nobody
+//! is counted), so "not HELD" alone says the gate is free for a newcomer.
 //!
-//! # Wake-ups
+//! # Protocol
 //!
-//! Waiters park on a [`GateWaker`] (tokio's `Notify`; a loom stand-in under `reqtrack_loom`).
-//! A waiter *registers* before re-checking the state, so a release between its failed attempt
-//! and its registration is seen by the re-check, and a release after registration wakes it:
-//! no lost wake-up. A release wakes one waiter; a woken waiter that loses the race to a newcomer
-//! registers again. A waiter dropped after being chosen passes the wake-up on (the waker's
-//! contract), so cancelling a `set_phase` future strands nobody.
+//! * **Take (newcomer)**: one CAS from "not HELD" to "HELD, new phase". `try_set_phase` is only
+//!   this; `set_phase` tries it first.
+//! * **Queue**: a `set_phase` that finds the gate held *registers* on the [`GateWaker`]
+//!   (tokio's `Notify`, whose `notify_one` wakes registered waiters in FIFO order), then in one
+//!   CAS either takes the gate (it was freed meanwhile) or adds itself to the waiter count.
+//!   Registering first fixes its place in the queue and means a release after this point wakes
+//!   it or a later waiter in order.
+//! * **Release**: one CAS. No counted waiter: clear HELD (no wake-up call). Otherwise: set
+//!   HANDOFF, keep HELD, then `notify_one`, which wakes the longest-registered waiter.
+//! * **Claim**: a woken counted waiter takes a pending HANDOFF in one CAS that clears HANDOFF,
+//!   decrements the count and sets its phase (HELD stays). A waiter woken without a HANDOFF
+//!   (a stale wake-up left by a cancellation, below) registers again; a handoff issued while
+//!   it was between registrations left the waker's permit, which that registration consumes,
+//!   so it misses nothing. The phase therefore changes when the served waiter runs, not at the
+//!   release: a `phase()` in between reads the old phase with the gate held.
+//! * **Cancel**: a counted waiter whose future is dropped uncounts itself in one CAS. If it was
+//!   the last counted waiter and a HANDOFF is pending, nobody is left to claim it, so the same
+//!   CAS frees the gate. Otherwise a pending HANDOFF stays for the others, and the waker's own
+//!   contract (a dropped waiter that was chosen passes its wake-up on) wakes the next one.
+//!
+//! The waiter count is anonymous: the served waiter is whichever counted waiter claims the
+//! HANDOFF first, which is the one `notify_one` woke unless a stale wake-up raced it. FIFO is
+//! therefore tokio's registration order; a waiter that loses such a rare race re-queues.
 //!
 //! # Orderings
 //!
-//! * Acquire CAS: `Acquire` on success, so the new holder sees everything the previous holder
-//!   did before releasing (e.g. the prefill task's `record_worker` before it drops its permit);
-//!   `Relaxed` on failure (the value is only used to retry or to decide "held").
-//! * Release: `fetch_and(!HELD, Release)`, pairing with that `Acquire`.
-//! * `phase()`: an `Acquire` load, so a reader that sees a phase also sees what its setter did
-//!   before acquiring.
+//! * Take and claim succeed with `Acquire`, so the new holder sees everything the previous
+//!   holder did before releasing (e.g. the prefill task's `record_worker`). Failed CASes are
+//!   `Relaxed`: the value is only used to retry or decide.
+//! * Release is `Release`, pairing with those `Acquire`s; the HANDOFF it sets carries the
+//!   previous holder's writes to whichever waiter claims it.
+//! * Queue (count + 1) is `Relaxed` on success: it publishes nothing, and the waiter learns
+//!   nothing from it. Its take branch is `Acquire` like any take.
+//! * Cancel is `AcqRel` when it frees the gate (it receives the previous holder's writes with
+//!   the HANDOFF and must pass them on to the next taker), `Relaxed` when it only uncounts.
+//! * `phase()` is an `Acquire` load, so a reader that sees a phase also sees what its setter
+//!   did before acquiring.
 
 use super::phase::RequestPhase;
-use crate::sync::{AtomicU8, GateWaker, Notify, Ordering};
+use crate::sync::{AtomicU64, GateWaker, Notify, Ordering};
 use std::pin::pin;
 
-const HELD: u8 = 0x80;
-const PHASE_MASK: u8 = 0x03;
+const PHASE_MASK: u64 = 0x03;
+const HANDOFF: u64 = 1 << 6;
+const HELD: u64 = 1 << 7;
+/// One counted waiter.
+const WAITER: u64 = 1 << 32;
 
 /// The phase and its gate.
 #[derive(Debug)]
 pub(crate) struct PhaseGate<W: GateWaker = Notify> {
-    /// `HELD` bit and phase code, as in the module docs.
-    state: AtomicU8,
+    /// Waiter count, `HELD`, `HANDOFF` and phase code, as in the module docs.
+    state: AtomicU64,
     waker: W,
+}
+
+/// `state` with its phase replaced by `phase`.
+#[inline]
+fn with_phase(state: u64, phase: RequestPhase) -> u64 {
+    (state & !PHASE_MASK) | u64::from(phase.code())
 }
 
 impl PhaseGate<Notify> {
     /// Phase `Aggregated`, no permit out.
     pub(crate) fn new() -> Self {
         Self {
-            state: AtomicU8::new(RequestPhase::Aggregated.code()),
+            state: AtomicU64::new(u64::from(RequestPhase::Aggregated.code())),
             waker: Notify::new(),
         }
     }
@@ -64,21 +100,97 @@ impl<W: GateWaker> PhaseGate<W> {
     /// The current phase; never waits.
     #[inline]
     pub(crate) fn phase(&self) -> RequestPhase {
-        RequestPhase::from_code(self.state.load(Ordering::Acquire) & PHASE_MASK)
+        RequestPhase::from_code((self.state.load(Ordering::Acquire) & PHASE_MASK) as u8)
     }
 
-    /// Takes the gate and sets `phase` if no permit is out. Returns whether it did.
+    /// Takes the gate and sets `phase` if it is free (no permit out, nobody waiting). Returns
+    /// whether it did.
     #[inline]
     pub(crate) fn try_acquire(&self, phase: RequestPhase) -> bool {
-        let held = HELD | phase.code();
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             if cur & HELD != 0 {
                 return false;
             }
+            match self.state.compare_exchange_weak(
+                cur,
+                with_phase(cur, phase) | HELD,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Waits until the gate is free or handed to this caller, then sets `phase`.
+    #[inline]
+    pub(crate) async fn acquire(&self, phase: RequestPhase) {
+        if !self.try_acquire(phase) {
+            self.acquire_queued(phase).await;
+        }
+    }
+
+    /// `acquire`'s slow path, in a future of its own so the uncontended path neither builds nor
+    /// moves the waiter's state.
+    #[inline(never)]
+    async fn acquire_queued(&self, phase: RequestPhase) {
+        let mut waiter = pin!(self.waker.waiter());
+        W::register(waiter.as_mut());
+        if !self.queue_or_take(phase) {
+            return;
+        }
+        // Counted from here on: a drop of this future uncounts it (and frees a handed gate
+        // nobody else can claim). Declared after `waiter`, so it drops first.
+        let queued = Queued { gate: self };
+        loop {
+            waiter.as_mut().await;
+            if self.try_claim(phase) {
+                break;
+            }
+            // Woken without a handoff (a stale wake-up): queue again on the waker. A handoff
+            // issued before this registration is not missed: its `wake_one` found no
+            // registered waiter (this one was between waiters) and left the waker's single
+            // permit, which this registration consumes.
+            waiter.set(self.waker.waiter());
+            W::register(waiter.as_mut());
+        }
+        queued.served();
+    }
+
+    /// After registering: takes the gate if it is free (returns `false`: done), or counts this
+    /// caller as a waiter (returns `true`: wait).
+    fn queue_or_take(&self, phase: RequestPhase) -> bool {
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            let (next, success) = if cur & HELD == 0 {
+                (with_phase(cur, phase) | HELD, Ordering::Acquire)
+            } else {
+                (cur + WAITER, Ordering::Relaxed)
+            };
             match self
                 .state
-                .compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange_weak(cur, next, success, Ordering::Relaxed)
+            {
+                Ok(_) => return cur & HELD != 0,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// A counted waiter claims a pending handoff: clears HANDOFF, uncounts itself, sets its
+    /// phase (HELD stays). Returns whether there was one to claim.
+    fn try_claim(&self, phase: RequestPhase) -> bool {
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & HANDOFF == 0 {
+                return false;
+            }
+            let next = with_phase(cur - WAITER, phase) & !HANDOFF;
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) => return true,
                 Err(seen) => cur = seen,
@@ -86,34 +198,71 @@ impl<W: GateWaker> PhaseGate<W> {
         }
     }
 
-    /// Waits until no permit is out, then takes the gate and sets `phase`.
-    pub(crate) async fn acquire(&self, phase: RequestPhase) {
+    /// Gives the gate back: hands it to the waiters if any is counted, else frees it. Called
+    /// only by a permit's drop.
+    #[inline]
+    pub(crate) fn release(&self) {
+        let mut cur = self.state.load(Ordering::Relaxed);
         loop {
-            if self.try_acquire(phase) {
-                return;
+            let handoff = cur >= WAITER;
+            let next = if handoff { cur | HANDOFF } else { cur & !HELD };
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    if handoff {
+                        self.waker.wake_one();
+                    }
+                    return;
+                }
+                Err(seen) => cur = seen,
             }
-            let mut waiter = pin!(self.waker.waiter());
-            W::register(waiter.as_mut());
-            // Re-check after registering: a release that happened before registration is seen
-            // here; one after it wakes `waiter`. If this succeeds while `waiter` was already
-            // chosen, dropping it passes that wake-up on.
-            if self.try_acquire(phase) {
-                return;
-            }
-            waiter.await;
         }
     }
 
-    /// Gives the gate back and wakes one waiter. Called only by a permit's drop.
-    #[inline]
-    pub(crate) fn release(&self) {
-        self.state.fetch_and(!HELD, Ordering::Release);
-        self.waker.wake_one();
+    /// A counted waiter gives up: uncounts itself, and frees the gate if it was handed over
+    /// with nobody else left to claim it.
+    fn cancel_waiter(&self) {
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            let last_with_handoff = cur & HANDOFF != 0 && cur < 2 * WAITER;
+            let (next, success) = if last_with_handoff {
+                ((cur - WAITER) & !(HANDOFF | HELD), Ordering::AcqRel)
+            } else {
+                (cur - WAITER, Ordering::Relaxed)
+            };
+            match self
+                .state
+                .compare_exchange_weak(cur, next, success, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
     }
 
-    /// Whether a permit is out (the snapshot's `phase_held`).
+    /// Whether a permit is out or being handed over (the snapshot's `phase_held`).
     pub(crate) fn is_held(&self) -> bool {
         self.state.load(Ordering::Acquire) & HELD != 0
+    }
+}
+
+/// A counted waiter; uncounts itself if dropped before it is served.
+struct Queued<'a, W: GateWaker> {
+    gate: &'a PhaseGate<W>,
+}
+
+impl<W: GateWaker> Queued<'_, W> {
+    /// The waiter claimed the gate (its claim already uncounted it).
+    fn served(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl<W: GateWaker> Drop for Queued<'_, W> {
+    fn drop(&mut self) {
+        self.gate.cancel_waiter();
     }
 }
 
@@ -145,5 +294,19 @@ mod tests {
         assert!(!g.is_held());
         assert_eq!(g.phase(), RequestPhase::Decode);
         assert!(g.try_acquire(RequestPhase::Prefill));
+    }
+
+    #[test]
+    fn release_with_a_counted_waiter_keeps_the_gate_held_for_it() {
+        let g = PhaseGate::new();
+        assert!(g.try_acquire(RequestPhase::Decode));
+        assert!(g.queue_or_take(RequestPhase::Prefill), "counted, not taken");
+        g.release();
+        assert!(g.is_held());
+        assert!(!g.try_acquire(RequestPhase::Aggregated), "no barging");
+        assert!(g.try_claim(RequestPhase::Prefill));
+        assert_eq!(g.phase(), RequestPhase::Prefill);
+        g.release();
+        assert!(!g.is_held(), "nobody left: freed");
     }
 }

@@ -11,11 +11,16 @@ use std::sync::Arc;
 impl RequestTracker {
     // ---- phase --------------------------------------------------------------------
 
-    /// Waits until no phase permit is out, sets `phase`, and returns a permit; dropping it lets
-    /// the next `set_phase` in. The phase stays as set after the permit drops.
+    /// Waits until no phase permit is out, sets `phase`, and returns a permit. The phase stays
+    /// as set after the permit drops.
     ///
-    /// Dropping this future while it waits loses no wake-up for other waiters. The future is
-    /// `Send`.
+    /// Waiters are served in FIFO order, like the reference's one-permit semaphore: dropping a
+    /// permit while anyone waits hands the gate straight to the longest waiter (its phase is
+    /// set when it runs), so neither [`try_set_phase`](Self::try_set_phase) nor a later
+    /// `set_phase` can barge in, and no waiter starves.
+    ///
+    /// Dropping this future while it waits loses no wake-up for other waiters; dropping it
+    /// after the gate was handed to it passes the gate on (or frees it). The future is `Send`.
     ///
     /// **Calling `set_phase` while the same task holds a permit waits forever**, as in the
     /// reference: drop the permit first, or use [`try_set_phase`](Self::try_set_phase).
@@ -37,7 +42,8 @@ impl RequestTracker {
         }
     }
 
-    /// Sets `phase` and returns a permit if no permit is out; `None` otherwise (never waits).
+    /// Sets `phase` and returns a permit if no permit is out and nobody waits; `None` otherwise
+    /// (never waits, never jumps the queue).
     #[inline]
     pub fn try_set_phase(&self, phase: RequestPhase) -> Option<PhasePermit<'_>> {
         self.gate
