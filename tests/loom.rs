@@ -384,28 +384,36 @@ fn last_waiter_cancelled_after_handoff_frees_the_gate() {
     });
 }
 
-/// A finish recorded after the first token is never seen without it (ttft <= total).
+/// Message passing through the stamps: one thread stamps the first token, osl, then the
+/// finish; another reads the finish, then the first token and osl. A finish recorded after
+/// the first token is never seen without it (ttft <= total), nor without its block's osl.
+///
+/// Run with the slots' `Relaxed` pre-checks off (`reqtrack::without_prechecks`): with them on,
+/// loom does not produce the stale read (see `src/slot/precheck.rs`). Weakening the stamps'
+/// `Release`/`Acquire` to `Relaxed` fails this model; the ordering as built passes.
 #[test]
 fn finish_is_never_seen_before_its_first_token() {
-    loom::model(|| {
-        let (t, t0) = tracker();
-        let stream = {
-            let t = Arc::clone(&t);
-            thread::spawn(move || {
-                t.record_first_token_at(ms(t0, 3));
-                t.record_osl(4);
-                t.record_finish_at(ms(t0, 9));
-            })
-        };
-        let timing = t.get_timing_info();
-        if timing.total_time_ms.is_some() {
-            assert_eq!(timing.ttft_ms, Some(3.0));
-            assert!(timing.ttft_ms <= timing.total_time_ms);
-        }
-        if let Some(itl) = t.avg_itl_ms() {
-            assert_eq!(itl, 2.0, "osl published with its finish");
-        }
-        stream.join().unwrap();
+    reqtrack::without_prechecks(|| {
+        loom::model(|| {
+            let (t, t0) = tracker();
+            let stream = {
+                let t = Arc::clone(&t);
+                thread::spawn(move || {
+                    t.record_first_token_at(ms(t0, 3));
+                    t.record_osl(4);
+                    t.record_finish_at(ms(t0, 9));
+                })
+            };
+            let timing = t.get_timing_info();
+            if timing.total_time_ms.is_some() {
+                assert_eq!(timing.ttft_ms, Some(3.0));
+                assert!(timing.ttft_ms <= timing.total_time_ms);
+            }
+            if let Some(itl) = t.avg_itl_ms() {
+                assert_eq!(itl, 2.0, "osl published with its finish");
+            }
+            stream.join().unwrap();
+        });
     });
 }
 

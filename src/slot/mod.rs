@@ -15,6 +15,7 @@ mod encoding;
 mod latest;
 mod once;
 mod pair;
+mod precheck;
 mod sum;
 mod worker;
 mod worker_type;
@@ -24,6 +25,8 @@ pub(crate) use latest::LatestStamp;
 pub(crate) use once::OnceStamp;
 pub(crate) use pair::PackedPair;
 pub use pair::{MAX_COUNT, PairRejected};
+#[cfg(reqtrack_loom)]
+pub use precheck::without_prechecks;
 pub(crate) use sum::LatencySum;
 pub(crate) use worker::WorkerSlot;
 pub(crate) use worker_type::WorkerInfo;
