@@ -99,9 +99,10 @@ pub use report::{NvExtResponse, RequestSnapshot, TimingInfo, WorkerIdInfo};
 // ---- metrics -------------------------------------------------------------------------------
 mod metrics;
 pub use metrics::{
-    UNSET_DP_RANK_LABEL, WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE,
-    WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE, WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE,
-    forget_gauge_handles,
+    DEFAULT_GAUGE_HANDLE_TTL, GaugeHandleCacheStats, UNSET_DP_RANK_LABEL,
+    WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE, WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE,
+    WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE, forget_gauge_handles, gauge_handle_cache_stats,
+    gauge_handle_ttl, set_gauge_handle_ttl,
 };
 
 /// The tracker must stay within three cache lines.

@@ -8,7 +8,7 @@ use reqtrack_check::alloc::{CountingAlloc, allocations};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -100,6 +100,34 @@ fn gauge_observation_after_the_first_allocates_nothing() {
             }
         });
         assert_eq!(again, 0);
+    });
+    reqtrack::forget_gauge_handles();
+}
+
+#[test]
+fn observing_a_known_worker_for_a_new_request_within_the_ttl_allocates_nothing() {
+    let _turn = GAUGE_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let within_ttl = reqtrack::gauge_handle_ttl() / 2;
+    let t0 = Instant::now();
+    let request = |at: Instant| {
+        let t = RequestTracker::with_received_at(at, 0);
+        t.record_worker_full(31, 0, WORKER_TYPE_DECODE); // aggregated: both slots
+        t.record_first_token_at(at);
+        t.record_isl(10, 2);
+        t.record_osl(4);
+        t.record_finish_at(at + Duration::from_millis(30));
+        t
+    };
+    let (first, second) = (request(t0), request(t0 + within_ttl));
+    metrics::with_local_recorder(&recorder, || {
+        first.observe_first_token_gauges();
+        first.observe_finish_gauges();
+        let ((), n) = allocations(|| {
+            second.observe_first_token_gauges();
+            second.observe_finish_gauges();
+        });
+        assert_eq!(n, 0);
     });
     reqtrack::forget_gauge_handles();
 }

@@ -2,12 +2,15 @@
 
 #![cfg(not(reqtrack_model))]
 
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use reqtrack::{
     RequestPhase, RequestTracker, WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE,
     WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE, WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE,
     WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Sorted `(label, value)` pairs.
@@ -220,5 +223,72 @@ fn prometheus_exposition_has_the_reference_names_and_help() {
     assert!(
         text.contains("# HELP dynamo_frontend_worker_last_time_to_first_token_seconds"),
         "{text}"
+    );
+}
+
+/// Gauge sets received by each of two zero-sized recorders.
+static SETS_IN_UNIT_RECORDER_A: AtomicUsize = AtomicUsize::new(0);
+static SETS_IN_UNIT_RECORDER_B: AtomicUsize = AtomicUsize::new(0);
+
+/// A gauge that counts its sets into a static.
+struct SetCounter(&'static AtomicUsize);
+
+impl metrics::GaugeFn for SetCounter {
+    fn increment(&self, _: f64) {}
+    fn decrement(&self, _: f64) {}
+    fn set(&self, _: f64) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A zero-sized recorder whose gauges count into `$sets`.
+macro_rules! unit_recorder {
+    ($name:ident, $sets:ident) => {
+        struct $name;
+
+        impl Recorder for $name {
+            fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+            fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+                Counter::noop()
+            }
+            fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+                Gauge::from_arc(Arc::new(SetCounter(&$sets)))
+            }
+            fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+                Histogram::noop()
+            }
+        }
+    };
+}
+
+unit_recorder!(UnitRecorderA, SETS_IN_UNIT_RECORDER_A);
+unit_recorder!(UnitRecorderB, SETS_IN_UNIT_RECORDER_B);
+
+#[test]
+fn zero_sized_recorders_share_cache_entries() {
+    let (t, t0) = disaggregated();
+    t.record_first_token_at(t0 + Duration::from_millis(20));
+    for _ in 0..2 {
+        metrics::with_local_recorder(&UnitRecorderA, || t.observe_first_token_gauges());
+        metrics::with_local_recorder(&UnitRecorderB, || t.observe_first_token_gauges());
+    }
+    assert_eq!(SETS_IN_UNIT_RECORDER_A.load(Ordering::Relaxed), 2);
+    assert_eq!(SETS_IN_UNIT_RECORDER_B.load(Ordering::Relaxed), 2);
+    assert_eq!(reqtrack::gauge_handle_cache_stats().entries, 0);
+}
+
+#[test]
+fn no_recorder_installed_means_nothing_is_cached() {
+    let (t, t0) = disaggregated();
+    t.record_first_token_at(t0 + Duration::from_millis(20));
+    t.record_osl(3);
+    t.record_finish_at(t0 + Duration::from_millis(40));
+    t.observe_first_token_gauges();
+    t.observe_finish_gauges();
+    assert_eq!(
+        reqtrack::gauge_handle_cache_stats(),
+        reqtrack::GaugeHandleCacheStats::default()
     );
 }

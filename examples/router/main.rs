@@ -16,10 +16,14 @@ mod stats;
 
 use cluster::Cluster;
 use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_util::MetricKindMask;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
+
+/// How long a worker's gauges stay on `/metrics` without an observation.
+const WORKER_SERIES_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn main() -> ExitCode {
     let cli = cli::parse();
@@ -42,8 +46,11 @@ async fn run(cli: cli::Cli) -> ExitCode {
         eprintln!("error: cannot listen on {}: {e}", cli.listen);
         return ExitCode::from(2);
     }
+    // Series of workers that left go after 5 min without an observation (and come back on the
+    // next one): reqtrack's gauge-handle TTL (10 s by default) sits below this timeout.
     if let Err(e) = PrometheusBuilder::new()
         .with_http_listener(cli.listen)
+        .idle_timeout(MetricKindMask::GAUGE, Some(WORKER_SERIES_IDLE_TIMEOUT))
         .install()
     {
         eprintln!("error: cannot serve metrics on {}: {e}", cli.listen);

@@ -1,38 +1,15 @@
-//! Per-worker "last value" gauges, through the `metrics` facade, with handles kept.
+//! Per-worker "last value" gauges: their names, labels and registration through the `metrics`
+//! facade.
 //!
 //! Names and labels are the reference's, so dashboards keep working:
 //! `worker_id`, `dp_rank` (`none` when unknown) and `worker_type`.
 //!
-//! # Handle cache
-//!
-//! Building label strings and asking the recorder for a gauge costs a registry lookup and heap
-//! allocations on every call. Instead each thread keeps a map from
-//! `(recorder, worker_id, dp_rank, worker_type)` to the three gauge handles, resolved lazily,
-//! one metric at a time (so a prefill worker never gets a phantom ITL series). After a worker's
-//! first observation under a recorder, an observation is a thread-local hash lookup and the
-//! gauge sets: no registry lookup, no allocation, no lock.
-//!
-//! The recorder is the one current at observation time ([`::metrics::with_recorder`]: a local
-//! recorder if one is set on this thread, else the global one), identified by its address. A
-//! recorder installed after the first observation gets its own handles on the next one.
-//!
-//! A recorder is identified by its address only. If a *local* recorder is dropped and another
-//! is later created at the same address on the same thread, handles cached for the first would
-//! be reused; call [`forget_gauge_handles`] after dropping a local recorder (tests do). The
-//! global recorder is installed once and never moves, so production code never needs it.
-//!
-//! # Orderings
-//!
-//! The only shared atomic here is the `EPOCH` counter behind [`forget_gauge_handles`]:
-//! `Relaxed` both ways. It carries no other data; a thread that sees a new epoch drops its
-//! handles and re-resolves through the facade, which does its own synchronisation.
+//! [`WorkerGauge::resolve`] is the slow path (label strings, a registry lookup, allocations); the
+//! per-thread handle cache (`handle_cache`) calls it once per worker, gauge and recorder per
+//! TTL. This file holds no state and no atomics.
 
 use crate::slot::WorkerInfo;
 use ::metrics::{Gauge, Unit};
-use rustc_hash::FxBuildHasher;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Last time to first token of a worker, seconds (prefill worker's labels).
 pub const WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE: &str =
@@ -46,16 +23,6 @@ pub const WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE: &str =
 
 /// The `dp_rank` label value when the rank is unknown.
 pub const UNSET_DP_RANK_LABEL: &str = "none";
-
-static EPOCH: AtomicU64 = AtomicU64::new(0);
-
-/// Drops every thread's cached gauge handles (each thread re-resolves on its next observation).
-///
-/// Needed only when a *local* recorder was dropped and a new one may reuse its address; see the
-/// module docs. Costs one atomic increment here and one re-resolution per worker per thread.
-pub fn forget_gauge_handles() {
-    EPOCH.fetch_add(1, Ordering::Relaxed);
-}
 
 /// One of the three gauges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +41,7 @@ impl WorkerGauge {
         }
     }
 
-    const fn index(self) -> usize {
+    pub(super) const fn index(self) -> usize {
         self as usize
     }
 
@@ -99,7 +66,7 @@ impl WorkerGauge {
     }
 
     /// Registers this gauge for `w` with the current recorder (the slow path).
-    fn resolve(self, w: WorkerInfo) -> Gauge {
+    pub(super) fn resolve(self, w: WorkerInfo) -> Gauge {
         self.describe();
         let rank = match w.dp_rank {
             Some(r) => r.to_string(),
@@ -111,63 +78,5 @@ impl WorkerGauge {
             "dp_rank" => rank,
             "worker_type" => w.worker_type.as_str()
         )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct HandleKey {
-    recorder: usize,
-    worker: WorkerInfo,
-}
-
-#[derive(Default)]
-struct Handles([Option<Gauge>; 3]);
-
-struct HandleCache {
-    epoch: u64,
-    map: HashMap<HandleKey, Handles, FxBuildHasher>,
-}
-
-thread_local! {
-    static CACHE: RefCell<HandleCache> = const {
-        RefCell::new(HandleCache { epoch: 0, map: HashMap::with_hasher(FxBuildHasher) })
-    };
-}
-
-fn current_recorder() -> usize {
-    ::metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>() as usize)
-}
-
-/// Sets each `(gauge, value)` for worker `w` in the current recorder.
-pub(crate) fn set_worker_gauges(w: WorkerInfo, values: &[(WorkerGauge, f64)]) {
-    if values.is_empty() {
-        return;
-    }
-    let key = HandleKey {
-        recorder: current_recorder(),
-        worker: w,
-    };
-    let cached = CACHE.try_with(|cell| {
-        let Ok(mut cache) = cell.try_borrow_mut() else {
-            return false;
-        };
-        let epoch = EPOCH.load(Ordering::Relaxed);
-        if cache.epoch != epoch {
-            cache.map.clear();
-            cache.epoch = epoch;
-        }
-        let handles = cache.map.entry(key).or_default();
-        for &(g, v) in values {
-            handles.0[g.index()]
-                .get_or_insert_with(|| g.resolve(w))
-                .set(v);
-        }
-        true
-    });
-    if cached != Ok(true) {
-        // Thread-local storage is being torn down (or re-entered): resolve without caching.
-        for &(g, v) in values {
-            g.resolve(w).set(v);
-        }
     }
 }

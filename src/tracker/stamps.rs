@@ -3,9 +3,12 @@
 //!
 //! The clock-reading calls skip the clock read when their first-write slot is already set (a
 //! later phase's call costs one `Relaxed` load).
+//!
+//! [`RequestTracker::latest_stamp_instant`] turns the stamps back into an `Instant`: the gauge
+//! observations use it as their "now" instead of reading the clock.
 
 use super::RequestTracker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl RequestTracker {
     // ---- timestamps -------------------------------------------------------------------
@@ -75,5 +78,68 @@ impl RequestTracker {
     #[inline]
     pub fn record_finish_at(&self, t: Instant) {
         self.finish.record(self.offset(t));
+    }
+
+    // ---- instants for observers -------------------------------------------------------
+
+    /// The latest instant this tracker stamped (prefill start, first token, decode first
+    /// token, prefill complete, finish), or its arrival instant when none is set: the closest
+    /// the tracker knows to "now" for an observation made right after a stamp. Reads the five
+    /// stamps (their own orderings); no clock read.
+    pub(crate) fn latest_stamp_instant(&self) -> Instant {
+        let latest = [
+            self.prefill_start.get(),
+            self.first_token.get(),
+            self.decode_first_token.get(),
+            self.prefill_complete.get(),
+            self.finish.get(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+        // An offset came from an instant `base + offset`, so the sum fits unless the offset
+        // was clamped at ~584 years; the arrival instant stands in then.
+        self.base
+            .checked_add(Duration::from_nanos(latest))
+            .unwrap_or(self.base)
+    }
+}
+
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_stamp_instant_is_the_arrival_while_nothing_is_stamped() {
+        let t0 = Instant::now();
+        let t = RequestTracker::with_received_at(t0, 0);
+        t.record_isl(10, 0);
+        assert_eq!(t.latest_stamp_instant(), t0);
+    }
+
+    #[test]
+    fn latest_stamp_instant_is_the_latest_of_the_stamps() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let t = RequestTracker::with_received_at(t0, 0);
+        t.record_first_token_at(at(40));
+        assert_eq!(t.latest_stamp_instant(), at(40));
+        t.record_prefill_start_at(at(10)); // earlier: no change
+        assert_eq!(t.latest_stamp_instant(), at(40));
+        t.record_finish_at(at(90));
+        assert_eq!(t.latest_stamp_instant(), at(90));
+        t.record_prefill_complete_at(at(95));
+        assert_eq!(t.latest_stamp_instant(), at(95));
+        t.record_decode_first_token_at(at(120));
+        assert_eq!(t.latest_stamp_instant(), at(120));
+    }
+
+    #[test]
+    fn latest_stamp_instant_of_an_instant_before_arrival_is_the_arrival() {
+        let t0 = Instant::now() + Duration::from_secs(5);
+        let t = RequestTracker::with_received_at(t0, 0);
+        t.record_first_token_at(Instant::now());
+        assert_eq!(t.latest_stamp_instant(), t0);
     }
 }
