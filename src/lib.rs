@@ -128,5 +128,8 @@ mod tests {
         assert_send_sync::<RequestTracker>();
         assert_send_sync::<OwnedPhasePermit>();
         assert_send_sync::<PhasePermit<'static>>();
+        assert_send_sync::<ModelMetrics>();
+        assert_send_sync::<RequestGuard>();
+        assert_send_sync::<StreamMetrics>();
     }
 }
