@@ -65,7 +65,10 @@
 //! * **tracker** (`tracker`, private): [`RequestTracker`], the composition of the slots.
 //! * **reports** (`report`): [`TimingInfo`], [`WorkerIdInfo`], [`NvExtResponse`],
 //!   [`RequestSnapshot`].
-//! * **metrics** (`metrics`): per-worker gauges through the `metrics` facade.
+//! * **metrics** (`metrics`): per-worker gauges through the `metrics` facade, and the request
+//!   metrics ([`ModelMetrics`], [`RequestGuard`], [`StreamMetrics`], [`DEFAULT_BUCKETS`]):
+//!   Dynamo's frontend counters, gauges and histograms, fed from the tracker's own stamps so a
+//!   request's histogram samples equal its `nvext.timing`.
 //!
 //! The sequential model, the fuzz-input decoding and the linearizability checker are not part
 //! of this crate: they live in the workspace member `reqtrack-check` (`check/`).
@@ -104,6 +107,16 @@ pub use metrics::{
     WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE, forget_gauge_handles, gauge_handle_cache_stats,
     gauge_handle_ttl, set_gauge_handle_ttl,
 };
+// Request metrics (Dynamo's frontend request metrics from the tracker's stamps).
+#[cfg(feature = "prometheus")]
+pub use metrics::with_default_buckets;
+pub use metrics::{
+    ChunkKind, DEFAULT_BUCKETS, Endpoint, ErrorType, INPUT_SEQUENCE_BUCKETS, ITL_BUCKETS,
+    InvalidPrefix, KV_HIT_RATE_BUCKETS, KV_TRANSFER_BUCKETS, MAX_ITL_SAMPLES_PER_CHUNK,
+    MIGRATION_BUCKETS, ModelMetrics, OUTPUT_SEQUENCE_BUCKETS, Outcome, Prefix,
+    REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, Status, StreamMetrics,
+    TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, default_buckets, names,
+};
 
 /// The tracker must stay within three cache lines.
 #[cfg(not(reqtrack_model))]
@@ -120,5 +133,8 @@ mod tests {
         assert_send_sync::<RequestTracker>();
         assert_send_sync::<OwnedPhasePermit>();
         assert_send_sync::<PhasePermit<'static>>();
+        assert_send_sync::<ModelMetrics>();
+        assert_send_sync::<RequestGuard>();
+        assert_send_sync::<StreamMetrics>();
     }
 }

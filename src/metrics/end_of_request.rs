@@ -1,0 +1,92 @@
+//! The end-of-request observation: every per-request histogram, read from the tracker's
+//! stamps, once per request.
+//!
+//! # The equality guarantee
+//!
+//! The timing histograms take their samples from [`RequestTracker::get_timing_info`], the very
+//! value a client receives as `nvext.timing`, converted by [`seconds`]: `ms / 1000.0`, the
+//! division a client would do. So for any single request the TTFT histogram's sum is exactly
+//! `ttft_ms / 1000` of its `nvext.timing`, the duration histogram's `total_time_ms / 1000`, and
+//! likewise prefill wait and prefill time, bit for bit. Decode time and osl combine the finish
+//! with the first token / osl, so they are read through the tracker's one consistent read
+//! (`stream_stamps`: finish first).
+//!
+//! Unknown values are skipped, never recorded as 0: a request without a first token has no TTFT,
+//! decode-time or prefill-time sample; osl is recorded only when above 0 (Dynamo's rule).
+
+use super::model_metrics::ModelMetrics;
+use crate::RequestTracker;
+use crate::report::derive::{ms, span_ms};
+use ::metrics::Histogram;
+use std::time::Duration;
+
+/// Seconds from a millisecond figure of `nvext.timing`: `ms / 1000.0`. Every seconds histogram
+/// converts through here, so its samples equal what a client computes from the JSON.
+#[inline]
+pub(super) fn seconds(ms: f64) -> f64 {
+    ms / 1000.0
+}
+
+/// Records `v` if known.
+#[inline]
+fn record(h: &Histogram, v: Option<f64>) {
+    if let Some(v) = v {
+        h.record(v);
+    }
+}
+
+/// A duration in milliseconds, by the crate's one formula (`nanos / 1e6`).
+#[inline]
+fn duration_ms(d: Duration) -> f64 {
+    ms(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Records every end-of-request histogram of `t` into `m`.
+///
+/// `ttft_pending`: the stream has not recorded TTFT (no token-bearing chunk went through a
+/// [`StreamMetrics`](crate::StreamMetrics)), so it is recorded here if the tracker knows it.
+/// `migrations`: the count the caller set, if any.
+pub(super) fn observe_end(
+    m: &ModelMetrics,
+    t: &RequestTracker,
+    ttft_pending: bool,
+    migrations: Option<u32>,
+) {
+    let h = &m.h;
+    let timing = t.get_timing_info();
+    let stream = t.stream_stamps();
+
+    record(&h.duration, timing.total_time_ms.map(seconds));
+    if ttft_pending {
+        record(&h.ttft, timing.ttft_ms.map(seconds));
+    }
+    record(&h.prefill_wait, timing.prefill_wait_time_ms.map(seconds));
+    record(&h.prefill_time, timing.prefill_time_ms.map(seconds));
+    let decode = stream.first.zip(stream.finish);
+    record(
+        &h.decode_time,
+        decode.map(|(first, finish)| seconds(span_ms(first, finish))),
+    );
+    record(&h.kv_hit_rate, timing.kv_hit_rate);
+    record(
+        &h.kv_transfer,
+        t.kv_transfer_estimated_latency_ms().map(seconds),
+    );
+
+    if stream.osl > 0 {
+        h.osl.record(stream.osl as f64);
+    }
+    record(&h.isl, t.isl_tokens().map(|n| n as f64));
+    record(&h.cached, t.cached_tokens().map(|n| n as f64));
+
+    record(&h.tokenize, t.tokenize_latency().map(duration_ms));
+    if let Some(total) = t.detokenize_total_latency() {
+        // Read after the total: the count only grows, so it is at least the total's.
+        let count = t.detokenize_count();
+        if count > 0 {
+            h.detokenize.record(duration_ms(total) / count as f64);
+        }
+    }
+
+    record(&h.migrations, migrations.map(f64::from));
+}

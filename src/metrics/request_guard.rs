@@ -1,0 +1,198 @@
+//! [`RequestGuard`]: one request's outcome and in-flight accounting.
+//!
+//! | when | what |
+//! |---|---|
+//! | [`RequestGuard::new`] | `requests_started_total` +1; `inflight_requests`, `active_requests`, `queued_requests` +1 |
+//! | first token-bearing chunk ([`StreamMetrics`]) | `queued_requests` −1 |
+//! | [`finish`](RequestGuard::finish) with an [`Outcome`] | `requests_total{status, error_type}` +1; the end-of-request histograms |
+//! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` +1, the tracker's finish stamped |
+//! | dropped without an outcome, no stream | `error` / `internal` (Dynamo's default) |
+//! | drop, always | `inflight_requests`, `active_requests` −1 (and `queued_requests` −1 if still queued) |
+//!
+//! The end of a request is observed exactly once, whichever way it ends. The guard has a single
+//! owner (the handler, then the response stream): its state is plain fields, no atomics.
+
+use super::end_of_request::observe_end;
+use super::labels::{Endpoint, ErrorType, Outcome, RequestType};
+use super::model_metrics::ModelMetrics;
+use super::stream_metrics::StreamMetrics;
+use crate::RequestTracker;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One request's in-flight and outcome accounting; see the module table.
+///
+/// Create it when the handler accepts the request; turn it into a [`StreamMetrics`] with
+/// [`into_stream`](Self::into_stream) when the response stream starts (streamed or not: the
+/// engine's stream); end it with [`finish`](Self::finish). No allocation after the first request
+/// of a label set.
+#[must_use = "dropping the guard ends the request (as an error)"]
+#[derive(Debug)]
+pub struct RequestGuard {
+    pub(super) metrics: Arc<ModelMetrics>,
+    pub(super) tracker: Arc<RequestTracker>,
+    endpoint: Endpoint,
+    request_type: RequestType,
+    /// Counted in `queued_requests`.
+    queued: bool,
+    /// TTFT already recorded by the stream.
+    ttft_recorded: bool,
+    /// Turned into a stream: a drop without an outcome is a client disconnect.
+    streaming: bool,
+    /// The end was observed.
+    ended: bool,
+    migrations: Option<u32>,
+}
+
+impl RequestGuard {
+    /// Starts a request of `metrics`' model, tracked by `tracker`: `requests_started_total`
+    /// +1 and the in-flight, active and queued gauges +1.
+    pub fn new(
+        metrics: Arc<ModelMetrics>,
+        tracker: Arc<RequestTracker>,
+        endpoint: Endpoint,
+        request_type: RequestType,
+    ) -> Self {
+        metrics.started(endpoint, request_type).increment(1);
+        metrics.inflight.increment(1.0);
+        metrics.active.increment(1.0);
+        metrics.queued.increment(1.0);
+        Self {
+            metrics,
+            tracker,
+            endpoint,
+            request_type,
+            queued: true,
+            ttft_recorded: false,
+            streaming: false,
+            ended: false,
+            migrations: None,
+        }
+    }
+
+    /// The request's tracker.
+    pub fn tracker(&self) -> &Arc<RequestTracker> {
+        &self.tracker
+    }
+
+    /// The model's metrics.
+    pub fn model_metrics(&self) -> &Arc<ModelMetrics> {
+        &self.metrics
+    }
+
+    /// The `endpoint` label of this request.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// The `request_type` label of this request.
+    pub fn request_type(&self) -> RequestType {
+        self.request_type
+    }
+
+    /// Sets how many times this request migrated, recorded in `migrations_per_request` at the
+    /// end (the last value set wins). A request whose count was never set records no sample.
+    pub fn set_migrations(&mut self, count: u32) {
+        self.migrations = Some(count);
+    }
+
+    /// The response stream starts: from now on a drop without an outcome is a client
+    /// disconnect, and chunks are observed through the returned value.
+    pub fn into_stream(mut self) -> StreamMetrics {
+        self.streaming = true;
+        StreamMetrics::new(self)
+    }
+
+    /// Ends the request with `outcome`: `requests_total` +1 and the end-of-request histograms.
+    /// If the tracker has no finish yet (no chunk went through a stream), it is stamped now;
+    /// an existing finish is kept, so the duration equals the `total_time_ms` a client already
+    /// received.
+    pub fn finish(mut self, outcome: Outcome) {
+        self.stamp_finish_if_unset(None);
+        self.end(outcome);
+    }
+
+    /// [`finish`](Self::finish), stamping a missing finish at `now` instead of reading the clock.
+    pub fn finish_at(mut self, outcome: Outcome, now: Instant) {
+        self.stamp_finish_if_unset(Some(now));
+        self.end(outcome);
+    }
+
+    /// The client went away (detected by the caller, e.g. a unary handler's connection
+    /// monitor): the tracker's finish stamped now, `disconnected_clients` +1, `requests_total`
+    /// as `error` / `cancelled`, and the end-of-request histograms.
+    pub fn client_disconnected(self) {
+        self.client_disconnected_at(Instant::now());
+    }
+
+    /// [`client_disconnected`](Self::client_disconnected) at `now`.
+    pub fn client_disconnected_at(mut self, now: Instant) {
+        self.disconnect(now);
+    }
+
+    // ---- for the stream -------------------------------------------------------------------
+
+    /// The stream recorded TTFT: the request leaves the queue.
+    pub(super) fn first_token_recorded(&mut self) {
+        self.ttft_recorded = true;
+        self.leave_queue();
+    }
+
+    // ---- the one end ------------------------------------------------------------------------
+
+    fn stamp_finish_if_unset(&self, now: Option<Instant>) {
+        if self.tracker.total_time_ms().is_none() {
+            self.tracker
+                .record_finish_at(now.unwrap_or_else(Instant::now));
+        }
+    }
+
+    fn disconnect(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        self.tracker.record_finish_at(now);
+        self.metrics.disconnected.increment(1.0);
+        self.end(Outcome::Error(ErrorType::Cancelled));
+    }
+
+    fn leave_queue(&mut self) {
+        if self.queued {
+            self.queued = false;
+            self.metrics.queued.decrement(1.0);
+        }
+    }
+
+    /// Observes the end, once.
+    fn end(&mut self, outcome: Outcome) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.leave_queue();
+        self.metrics
+            .ended(self.endpoint, self.request_type, outcome)
+            .increment(1);
+        observe_end(
+            &self.metrics,
+            &self.tracker,
+            !self.ttft_recorded,
+            self.migrations,
+        );
+    }
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        if !self.ended {
+            if self.streaming {
+                self.disconnect(Instant::now());
+            } else {
+                self.stamp_finish_if_unset(None);
+                self.end(Outcome::Error(ErrorType::Internal));
+            }
+        }
+        self.metrics.inflight.decrement(1.0);
+        self.metrics.active.decrement(1.0);
+    }
+}

@@ -1,0 +1,157 @@
+//! [`StreamMetrics`]: the per-chunk observations of one response stream, as Dynamo's
+//! `ResponseMetricCollector` makes them, but timed by the tracker.
+//!
+//! Per chunk carrying `n > 0` tokens, at `now`:
+//!
+//! * `output_tokens_total` += n, and the stream's osl += n;
+//! * the **first** such chunk records the tracker's first token at `now` (first write wins: a
+//!   first token the prefill phase recorded earlier is kept) and records TTFT as the tracker's
+//!   `ttft_ms() / 1000`, the figure `nvext.timing` reports; it gives no ITL sample, however many
+//!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`;
+//! * a **later** chunk records ITL = (gap since the previous token-bearing chunk) ÷ n, n times
+//!   (`record_many`);
+//! * then the tracker's osl and finish are brought up to date (osl first: the finish's
+//!   `Release` publishes it to readers, see the tracker's `read` module).
+//!
+//! A chunk with 0 tokens changes nothing (Dynamo skips it too, so it does not move the ITL
+//! clock).
+//!
+//! # Bad input and limits
+//!
+//! * An instant earlier than the previous chunk's gives a gap of 0 (durations saturate, as
+//!   everywhere in this crate); the ITL clock never moves backwards, nor does the finish.
+//! * A later chunk with more than [`MAX_ITL_SAMPLES_PER_CHUNK`] tokens records no ITL sample
+//!   ([`ChunkKind::Oversized`]): the exporter records `record_many` one sample at a time, so a
+//!   bogus count would stall the stream. Its tokens still count toward osl and
+//!   `output_tokens_total`.
+//! * Counts saturate at `u64::MAX` instead of wrapping.
+//!
+//! Single owner (the response stream): plain fields, no atomics, no allocation.
+
+use super::end_of_request::seconds;
+use super::labels::Outcome;
+use super::request_guard::RequestGuard;
+use crate::RequestTracker;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The most tokens a chunk may carry and still be split into ITL samples (64 Ki: far above any
+/// real streamed chunk; a unary response's one chunk is a first chunk and gives no ITL anyway).
+pub const MAX_ITL_SAMPLES_PER_CHUNK: usize = 1 << 16;
+
+/// What [`StreamMetrics::observe_chunk`] did with a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkKind {
+    /// No tokens: ignored.
+    Empty,
+    /// The first token-bearing chunk: TTFT recorded, no ITL.
+    First,
+    /// A later chunk: one ITL sample per token.
+    Later,
+    /// A later chunk above [`MAX_ITL_SAMPLES_PER_CHUNK`] tokens: counted, no ITL sample.
+    Oversized,
+}
+
+/// One response stream's metrics; owns the request's [`RequestGuard`]. Created by
+/// [`RequestGuard::into_stream`].
+///
+/// Dropping it without [`finish`](Self::finish) is a client disconnect (see
+/// [`RequestGuard`]'s table): call `finish(Outcome::Success)` when the engine's stream ends.
+/// Render `nvext.timing` after observing the last chunk and before `finish`; `finish` keeps the
+/// finish that chunk stamped, so the client's `total_time_ms` and the duration histogram agree.
+#[derive(Debug)]
+pub struct StreamMetrics {
+    guard: RequestGuard,
+    /// Time of the previous token-bearing chunk; `None` before the first.
+    last_chunk: Option<Instant>,
+    /// Output tokens seen.
+    osl: u64,
+}
+
+impl StreamMetrics {
+    pub(super) fn new(guard: RequestGuard) -> Self {
+        Self {
+            guard,
+            last_chunk: None,
+            osl: 0,
+        }
+    }
+
+    /// Observes a chunk of `tokens` output tokens received at `now`; see the module docs.
+    /// No allocation, no lock; one clock read is the caller's (`now`).
+    #[inline]
+    pub fn observe_chunk(&mut self, tokens: usize, now: Instant) -> ChunkKind {
+        if tokens == 0 {
+            return ChunkKind::Empty;
+        }
+        let m = &*self.guard.metrics;
+        let t = &*self.guard.tracker;
+        let n = u64::try_from(tokens).unwrap_or(u64::MAX);
+        self.osl = self.osl.saturating_add(n);
+        m.output_tokens.increment(n);
+        let kind = match self.last_chunk {
+            None => {
+                t.record_first_token_at(now);
+                if let Some(ttft) = t.ttft_ms() {
+                    m.h.ttft.record(seconds(ttft));
+                }
+                self.last_chunk = Some(now);
+                ChunkKind::First
+            }
+            Some(last) => {
+                let gap = now.saturating_duration_since(last);
+                self.last_chunk = Some(last.max(now));
+                if tokens > MAX_ITL_SAMPLES_PER_CHUNK {
+                    ChunkKind::Oversized
+                } else {
+                    m.h.itl
+                        .record_many(gap.as_secs_f64() / tokens as f64, tokens);
+                    ChunkKind::Later
+                }
+            }
+        };
+        t.record_osl(usize::try_from(self.osl).unwrap_or(usize::MAX));
+        t.record_finish_at(now);
+        if kind == ChunkKind::First {
+            self.guard.first_token_recorded();
+        }
+        kind
+    }
+
+    /// Output tokens observed so far.
+    pub fn osl(&self) -> u64 {
+        self.osl
+    }
+
+    /// The request's tracker.
+    pub fn tracker(&self) -> &Arc<RequestTracker> {
+        self.guard.tracker()
+    }
+
+    /// See [`RequestGuard::set_migrations`].
+    pub fn set_migrations(&mut self, count: u32) {
+        self.guard.set_migrations(count);
+    }
+
+    /// Ends the request with `outcome` ([`RequestGuard::finish`]).
+    pub fn finish(self, outcome: Outcome) {
+        self.guard.finish(outcome);
+    }
+
+    /// Ends the request with `outcome`, stamping a missing finish at `now`
+    /// ([`RequestGuard::finish_at`]).
+    pub fn finish_at(self, outcome: Outcome, now: Instant) {
+        self.guard.finish_at(outcome, now);
+    }
+
+    /// The client went away now ([`RequestGuard::client_disconnected`]); dropping the stream
+    /// does the same.
+    pub fn client_disconnected(self) {
+        self.guard.client_disconnected();
+    }
+
+    /// The client went away at `now` ([`RequestGuard::client_disconnected_at`]).
+    pub fn client_disconnected_at(self, now: Instant) {
+        self.guard.client_disconnected_at(now);
+    }
+}

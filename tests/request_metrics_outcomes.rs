@@ -1,0 +1,353 @@
+//! Outcome and in-flight accounting: `requests_total` labels, `requests_started_total`, the
+//! in-flight / active / queued gauges, client disconnects.
+
+#![cfg(not(reqtrack_model))]
+
+#[path = "request_metrics_common/mod.rs"]
+mod common;
+
+use common::{MODEL, at, metrics, model, outcome_labels, record, request};
+use reqtrack::{Endpoint, ErrorType, Outcome, RequestGuard, RequestTracker, RequestType, names};
+use std::sync::Arc;
+use std::time::Instant;
+
+// ---- requests_total -------------------------------------------------------------------------
+
+#[test]
+fn a_success_is_counted_with_dynamos_five_labels_and_an_empty_error_type() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.finish(Outcome::Success);
+    });
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("success", "")),
+        Some(1)
+    );
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
+
+#[test]
+fn an_error_is_status_error_with_its_type() {
+    let r = record(|| {
+        let m = metrics();
+        for e in ErrorType::ALL {
+            let (_, g) = request(&m, Instant::now());
+            g.finish(Outcome::Error(*e));
+        }
+    });
+    for e in ErrorType::ALL {
+        assert_eq!(
+            r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", e.as_str())),
+            Some(1),
+            "{e}"
+        );
+    }
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), ErrorType::COUNT);
+}
+
+#[test]
+fn each_endpoint_and_request_type_is_its_own_series() {
+    let r = record(|| {
+        let m = metrics();
+        for &e in Endpoint::ALL {
+            for &rt in RequestType::ALL {
+                let t = Arc::new(RequestTracker::new());
+                RequestGuard::new(m.clone(), t, e, rt).finish(Outcome::Success);
+            }
+        }
+    });
+    for &e in Endpoint::ALL {
+        for &rt in RequestType::ALL {
+            let base = [
+                ("model", MODEL),
+                ("endpoint", e.as_str()),
+                ("request_type", rt.as_str()),
+            ];
+            let ended = [
+                base[0],
+                base[1],
+                base[2],
+                ("status", "success"),
+                ("error_type", ""),
+            ];
+            assert_eq!(
+                r.counter(names::REQUESTS_TOTAL, &ended),
+                Some(1),
+                "{e} {rt}"
+            );
+            assert_eq!(
+                r.counter(names::REQUESTS_STARTED_TOTAL, &base),
+                Some(1),
+                "{e} {rt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn label_values_are_dynamos_spelling() {
+    let endpoints: Vec<_> = Endpoint::ALL.iter().map(|e| e.as_str()).collect();
+    assert_eq!(
+        endpoints,
+        [
+            "completions",
+            "chat_completions",
+            "embeddings",
+            "classify",
+            "rerank",
+            "pooling",
+            "images",
+            "videos",
+            "audios",
+            "responses",
+            "anthropic_messages",
+            "tensor",
+            "generate"
+        ]
+    );
+    let errors: Vec<_> = ErrorType::ALL.iter().map(|e| e.as_str()).collect();
+    assert_eq!(
+        errors,
+        [
+            "validation",
+            "not_found",
+            "overload",
+            "unavailable",
+            "cancelled",
+            "response_timeout",
+            "internal",
+            "not_implemented"
+        ]
+    );
+    assert_eq!(
+        (RequestType::Stream.as_str(), RequestType::Unary.as_str()),
+        ("stream", "unary")
+    );
+}
+
+#[test]
+fn requests_started_total_counts_when_the_guard_is_created() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        std::mem::forget(g); // never ends: started, not total
+    });
+    let base = [
+        ("model", MODEL),
+        ("endpoint", "chat_completions"),
+        ("request_type", "stream"),
+    ];
+    assert_eq!(r.counter(names::REQUESTS_STARTED_TOTAL, &base), Some(1));
+    assert_eq!(
+        r.label_sets(names::REQUESTS_TOTAL),
+        Vec::<Vec<(String, String)>>::new()
+    );
+}
+
+// ---- in-flight, active, queued --------------------------------------------------------------
+
+#[test]
+fn inflight_and_active_count_live_guards_and_return_to_zero() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        let (_, a) = request(&m, t0);
+        let (_, b) = request(&m, t0);
+        let (_, c) = request(&m, t0);
+        a.finish(Outcome::Success);
+        drop(b.into_stream()); // a disconnect
+        drop(c); // an error before its stream
+    });
+    for g in [
+        names::INFLIGHT_REQUESTS,
+        names::ACTIVE_REQUESTS,
+        names::QUEUED_REQUESTS,
+    ] {
+        assert_eq!(r.gauge(g, &model()), Some(0.0), "{g}");
+    }
+}
+
+#[test]
+fn inflight_active_and_queued_rise_at_start() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        for _ in 0..3 {
+            std::mem::forget(request(&m, t0).1);
+        }
+    });
+    for g in [
+        names::INFLIGHT_REQUESTS,
+        names::ACTIVE_REQUESTS,
+        names::QUEUED_REQUESTS,
+    ] {
+        assert_eq!(r.gauge(g, &model()), Some(3.0), "{g}");
+    }
+}
+
+#[test]
+fn queued_drops_at_the_first_token_bearing_chunk_not_before() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(0, at(t0, 1));
+        std::mem::forget(s);
+    });
+    assert_eq!(r.gauge(names::QUEUED_REQUESTS, &model()), Some(1.0));
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(1, at(t0, 2));
+        std::mem::forget(s);
+    });
+    assert_eq!(r.gauge(names::QUEUED_REQUESTS, &model()), Some(0.0));
+    assert_eq!(r.gauge(names::INFLIGHT_REQUESTS, &model()), Some(1.0));
+}
+
+#[test]
+fn queued_drops_at_the_end_of_a_request_that_produced_no_token() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.finish(Outcome::Error(ErrorType::Validation));
+    });
+    assert_eq!(r.gauge(names::QUEUED_REQUESTS, &model()), Some(0.0));
+}
+
+// ---- disconnects and drops ------------------------------------------------------------------
+
+#[test]
+fn a_stream_dropped_without_an_outcome_is_a_client_disconnect() {
+    let t0 = Instant::now();
+    let mut tracker = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(1, at(t0, 3));
+        drop(s);
+        tracker = Some(t);
+    });
+    let t = tracker.unwrap();
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
+        Some(1)
+    );
+    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
+    // The tracker's finish was stamped at the drop, and the duration is that figure.
+    let total = t.total_time_ms().unwrap();
+    assert!(total >= 3.0);
+    assert_eq!(
+        r.model_samples(names::REQUEST_DURATION_SECONDS),
+        vec![total / 1000.0]
+    );
+}
+
+#[test]
+fn disconnected_clients_is_unlabelled_and_only_grows() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        for i in 0..3 {
+            let (_, g) = request(&m, t0);
+            let s = g.into_stream();
+            if i == 2 {
+                s.client_disconnected_at(at(t0, 9));
+            }
+        }
+        let (_, g) = request(&m, t0);
+        g.into_stream().finish(Outcome::Success);
+    });
+    assert_eq!(r.label_sets(names::DISCONNECTED_CLIENTS), vec![vec![]]);
+    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(3.0));
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
+        Some(3)
+    );
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("success", "")),
+        Some(1)
+    );
+}
+
+#[test]
+fn an_explicit_disconnect_stamps_the_finish_at_the_given_instant() {
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        g.client_disconnected_at(at(t0, 42));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(42.0));
+    assert_eq!(
+        r.model_samples(names::REQUEST_DURATION_SECONDS),
+        vec![0.042]
+    );
+    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
+}
+
+#[test]
+fn a_server_side_cancel_is_not_a_client_disconnect() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.into_stream().finish(Outcome::Error(ErrorType::Cancelled));
+    });
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
+        Some(1)
+    );
+    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(0.0));
+}
+
+#[test]
+fn a_guard_dropped_before_its_stream_is_an_internal_error_as_in_dynamo() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        drop(g);
+    });
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "internal")),
+        Some(1)
+    );
+    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(0.0));
+    assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS).len(), 1);
+}
+
+#[test]
+fn finish_keeps_the_finish_the_last_chunk_stamped() {
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(2, at(t0, 30));
+        s.finish_at(Outcome::Success, at(t0, 99));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(30.0));
+    assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS), vec![0.03]);
+}
+
+#[test]
+fn the_end_is_observed_once_per_request() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(1, at(t0, 5));
+        s.finish(Outcome::Success); // then the guard's drop: no second observation
+    });
+    assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS).len(), 1);
+    assert_eq!(r.model_samples(names::OUTPUT_SEQUENCE_TOKENS), vec![1.0]);
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
