@@ -250,6 +250,13 @@ impl Model {
             .and_then(|(o, b)| (b != 0).then(|| o as f64 / b as f64))
     }
 
+    /// Decode first token minus prefill complete, saturating at 0.
+    fn kv_transfer(&self) -> Option<f64> {
+        self.prefill_complete
+            .zip(self.decode_first)
+            .map(|(c, d)| span(c, d))
+    }
+
     fn avg_itl(&self) -> Option<f64> {
         match (self.first_token, self.finish) {
             (Some(f), Some(e)) if self.osl >= 2 => Some(span(f, e) / (self.osl - 1) as f64),
@@ -279,6 +286,7 @@ impl Model {
             total_time_ms: self.finish.map(ms),
             kv_hit_rate: self.kv_rate(),
             router_queue_depth: self.depth.and_then(|d| usize::try_from(d).ok()),
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
         }
     }
 
@@ -298,11 +306,10 @@ impl Model {
             ttft_ms: self.first_token.map(ms),
             total_time_ms: self.finish.map(ms),
             avg_itl_ms: self.avg_itl(),
-            kv_transfer_estimated_latency_ms: self
-                .prefill_complete
-                .zip(self.decode_first)
-                .map(|(c, d)| span(c, d)),
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
+            // The ops record whole overlaps only (`record_kv_hit`).
             kv_overlap_blocks: self.kv.map(|(o, _)| o),
+            kv_effective_overlap_blocks: None,
             isl_blocks: self.kv.map(|(_, b)| b),
             kv_hit_rate: self.kv_rate(),
             isl_tokens: self.isl.map(|(_, w)| w),
@@ -319,6 +326,8 @@ impl Model {
             decode_dp_rank: d.and_then(|w| w.1),
             decode_worker_type: d.map(|w| w.2),
             worker_conflicts: self.conflicts[0] + self.conflicts[1],
+            // No op migrates (the input format has no migration op; see the crate docs).
+            migrations: 0,
         }
     }
 
@@ -328,10 +337,11 @@ impl Model {
             prefill_time_ms: self.prefill_time(),
             avg_itl_ms: self.avg_itl(),
             kv_hit_rate: self.kv_rate(),
-            kv_transfer_estimated_latency_ms: self
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
+            kv_transfer_estimated_latency_secs: self
                 .prefill_complete
                 .zip(self.decode_first)
-                .map(|(c, d)| span(c, d)),
+                .map(|(c, d)| d.saturating_sub(c) as f64 / 1e9),
             total_time_ms: self.finish.map(ms),
         }
     }
@@ -356,5 +366,6 @@ pub(crate) struct Derived {
     pub(crate) avg_itl_ms: Option<f64>,
     pub(crate) kv_hit_rate: Option<f64>,
     pub(crate) kv_transfer_estimated_latency_ms: Option<f64>,
+    pub(crate) kv_transfer_estimated_latency_secs: Option<f64>,
     pub(crate) total_time_ms: Option<f64>,
 }
