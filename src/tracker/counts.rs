@@ -217,3 +217,18 @@ impl RequestTracker {
         }
     }
 }
+
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_saturate_instead_of_wrapping() {
+        let t = RequestTracker::new();
+        t.migrations.store(u32::MAX - 1, Ordering::Relaxed);
+        t.record_migration();
+        assert_eq!(t.migrations(), u32::MAX);
+        t.record_migration();
+        assert_eq!(t.migrations(), u32::MAX);
+    }
+}
