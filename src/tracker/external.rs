@@ -62,7 +62,8 @@
 //! was unset when the merged one was read too, and the answer "merged" was true at that instant.
 //! The other order is wrong: a reader could load the own slot (unset), then the own write and a
 //! later merge could both land, and the reader would report the merged value although the own
-//! one was there first. The `merged_value_never_shows_after_the_own_write` loom model checks it.
+//! one was there first. The `merged_value_never_shows_after_the_own_write` loom model checks it
+//! (and fails with the order reversed).
 //!
 //! No call here allocates or waits; a merge is a handful of CASes.
 
@@ -144,18 +145,36 @@ impl RequestTracker {
     /// over a later one, field by field. Merged values appear in every getter,
     /// [`get_timing_info`](Self::get_timing_info) and [`snapshot`](Self::snapshot).
     ///
-    /// The remote durations are placed on this tracker's time base at the wall-clock offset of
-    /// the two arrivals, clamped so that the remote hop received the request no earlier than
-    /// this one and its last event happened no later than `now` (details in the `external`
-    /// module docs, also in the README). Unknown or invalid values (NaN, negative, a hit rate
-    /// outside `0.0..=1.0`, a queue depth of `usize::MAX`) are skipped.
-    ///
     /// Returns how many values this call stored (0 when every value was unknown, invalid or
     /// already merged); a stored value stays hidden while the tracker has its own. Lock-free,
     /// no allocation.
     ///
     /// Named after the call sites of newer Dynamo frontends (`set_external_timing`), whose
     /// definition could not be checked.
+    ///
+    /// # Placing remote durations on this tracker's time base
+    ///
+    /// `external`'s durations count from *its* `request_received_ms`. Each becomes an instant
+    /// at `remote_base + duration` on this tracker's base, where
+    ///
+    /// ```text
+    /// skew        = external.request_received_ms - this request_received_ms   (1 ms resolution)
+    /// span        = the remote's latest event: max(prefill wait, ttft, total)
+    /// remote_base = clamp(skew, 0, now - span)        (the lower bound wins if they cross)
+    /// ```
+    ///
+    /// The remote hop cannot have received the request before this one, nor had an event after
+    /// its timing arrived (`now`), so a remote clock behind or ahead of this one is corrected
+    /// as far as causality allows; within that, the placement is as good as the two clocks'
+    /// agreement. `ttft_ms` places the first token; without it, `prefill_wait_time_ms +
+    /// prefill_time_ms` does (`prefill_time_ms` is not used otherwise). The hit rate, queue
+    /// depth and KV transfer estimate are taken as they are. Durations are kept to the
+    /// nanosecond and clamp like the tracker's own (`u64::MAX - 1` ns).
+    ///
+    /// Unknown or invalid values (NaN, negative or infinite durations, a hit rate outside
+    /// `0.0..=1.0`, a queue depth of `usize::MAX`) are skipped, never recorded as 0.
+    ///
+    /// # Example
     ///
     /// ```
     /// use reqtrack::{RequestTracker, TimingInfo};
