@@ -107,7 +107,6 @@ pub(crate) fn external_timings(own_received_ms: u64) -> [TimingInfo; 4] {
             kv_hit_rate: Some(0.5),
             router_queue_depth: Some(3),
             kv_transfer_estimated_latency_ms: Some(1.5),
-            ..none
         },
         TimingInfo {
             request_received_ms: at(5_000),
