@@ -7,7 +7,7 @@
 //! | `(overlap_blocks, isl_blocks)`, overlap possibly fractional | [`KvHitSlot`] | first valid write, either method |
 //! | `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
 //! | osl | `AtomicU64` | last write |
-//! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted |
+//! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted; a merged worker until the first own write |
 //! | tokenize latency, router queue depth | [`OnceStamp`] | first write |
 //! | detokenize latency | [`LatencySum`] | saturating sum + count |
 //! | phase | [`PhaseGate`] | as set by the last permit holder |
@@ -19,7 +19,6 @@
 //! * `osl`: `Relaxed` store and load. It is a last-write counter; the writer records osl
 //!   *before* the finish at a block boundary, and the finish's `Release` (paired with the
 //!   reader's `Acquire` load of the finish, which readers take first) carries it.
-//!
 //! * `migrations`: a `Relaxed` CAS loop (`fetch_update`) that saturates at `u32::MAX` instead
 //!   of wrapping (a `load` + `fetch_add` could wrap racing another increment), and a `Relaxed`
 //!   load. It is a standalone count: nothing else is published through it.
