@@ -3,7 +3,9 @@
 
 #![cfg(not(reqtrack_model))]
 
-use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
+use reqtrack::{
+    RequestPhase, RequestTracker, TimingInfo, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerIdInfo,
+};
 use reqtrack_check::alloc::{CountingAlloc, allocations};
 use std::future::Future;
 use std::pin::pin;
@@ -57,6 +59,42 @@ fn new_allocates_nothing() {
 fn record_and_read_calls_allocate_nothing() {
     let t = RequestTracker::new();
     let ((), n) = allocations(|| exercise(&t));
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn merges_migrations_and_effective_kv_hits_allocate_nothing() {
+    let t = RequestTracker::new();
+    let timing = TimingInfo {
+        request_received_ms: t.request_received_epoch_ms() + 1,
+        prefill_wait_time_ms: Some(1.0),
+        prefill_time_ms: Some(2.0),
+        ttft_ms: Some(3.0),
+        total_time_ms: Some(4.0),
+        kv_hit_rate: Some(0.5),
+        router_queue_depth: Some(1),
+        kv_transfer_estimated_latency_ms: Some(0.5),
+    };
+    let workers = WorkerIdInfo {
+        prefill_worker_id: Some(1),
+        prefill_dp_rank: Some(0),
+        decode_worker_id: Some(2),
+        decode_dp_rank: None,
+    };
+    let ((), n) = allocations(|| {
+        assert_eq!(t.set_external_timing(&timing), 6);
+        assert_eq!(t.set_external_worker_info(&workers), 2);
+        t.record_worker_full(3, 1, WORKER_TYPE_DECODE);
+        t.record_kv_hit_effective(1.5, 4);
+        t.record_migration();
+        let _ = (
+            t.kv_transfer_estimated_latency_secs(),
+            t.migrations(),
+            t.get_timing_info(),
+            t.get_worker_info(),
+            t.snapshot(),
+        );
+    });
     assert_eq!(n, 0);
 }
 

@@ -30,12 +30,38 @@ fn full_timing_uses_the_reference_field_names_in_order() {
 }
 
 #[test]
+fn kv_transfer_estimate_is_the_last_timing_field_as_newest_dynamo_sends_it() {
+    let t0 = Instant::now();
+    let t = RequestTracker::with_received_at(t0, 1_700_000_000_000);
+    t.record_first_token_at(t0 + Duration::from_millis(12));
+    t.record_router_queue_depth(5);
+    t.record_prefill_complete_at(t0 + Duration::from_millis(10));
+    t.record_decode_first_token_at(t0 + Duration::from_micros(11_250));
+    let s = serde_json::to_string(&t.get_timing_info()).unwrap();
+    assert_eq!(
+        s,
+        r#"{"request_received_ms":1700000000000,"ttft_ms":12.0,"router_queue_depth":5,"kv_transfer_estimated_latency_ms":1.25}"#
+    );
+}
+
+#[test]
+fn timing_json_without_the_newer_field_still_parses() {
+    let info: TimingInfo =
+        serde_json::from_str(r#"{"request_received_ms":1,"ttft_ms":2.0}"#).unwrap();
+    assert_eq!(info.kv_transfer_estimated_latency_ms, None);
+    assert_eq!(info.ttft_ms, Some(2.0));
+}
+
+#[test]
 fn timing_round_trips() {
     let t0 = Instant::now();
     let t = RequestTracker::with_received_at(t0, 7);
     t.record_first_token_at(t0 + Duration::from_nanos(1_234_567));
     t.record_kv_hit(1, 3);
+    t.record_prefill_complete_at(t0);
+    t.record_decode_first_token_at(t0 + Duration::from_nanos(987_654_321));
     let info = t.get_timing_info();
+    assert!(info.kv_transfer_estimated_latency_ms.is_some());
     let back: TimingInfo = serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
     assert_eq!(back, info);
 }
@@ -91,6 +117,29 @@ fn snapshot_has_every_recorded_and_derived_value() {
         "decode_worker_type": "decode", "worker_conflicts": 0
     });
     assert_eq!(v, expect);
+}
+
+#[test]
+fn snapshot_shows_migrations_and_a_fractional_overlap_only_when_present() {
+    let t = RequestTracker::with_received_at(Instant::now(), 3);
+    t.record_kv_hit_effective(1.5, 4);
+    t.record_migration();
+    let v: Value = serde_json::to_value(t.snapshot()).unwrap();
+    assert_eq!(v["kv_effective_overlap_blocks"], json!(1.5));
+    assert_eq!(v["kv_hit_rate"], json!(0.375));
+    assert_eq!(v["migrations"], json!(1));
+    assert!(v.get("kv_overlap_blocks").is_none(), "{v}");
+}
+
+#[test]
+fn snapshot_with_migrations_and_a_fractional_overlap_round_trips() {
+    let t = RequestTracker::new();
+    t.record_kv_hit_effective(0.1, 3);
+    t.record_migration();
+    t.record_migration();
+    let snap = t.snapshot();
+    let back = serde_json::from_str(&serde_json::to_string(&snap).unwrap()).unwrap();
+    assert_eq!(snap, back);
 }
 
 #[test]

@@ -441,3 +441,183 @@ fn detokenize_count_never_runs_ahead_of_the_sum() {
         assert_eq!(t.detokenize_count(), 2);
     });
 }
+
+// ---- issue 10: multi-hop merge, migrations, effective KV overlap ------------------------------
+
+/// Spawns `f` after a store to `started`; the main thread calls [`observe_started`] before it
+/// reads.
+///
+/// Works around tokio-rs/loom#392 (open): when a newly spawned thread's first operation is an
+/// atomic load (every first-write slot's `set` starts with one), loom never explores a schedule
+/// in which that thread runs ahead of the main thread, so the main thread's reads would only
+/// ever see the state before the writers (measured: one execution). A conflicting store/load
+/// pair on `started` as each side's first operation gives loom the branch point it needs; with
+/// it, these models fail when the fallback read order is reversed.
+fn spawn_after_start<T: Send + 'static>(
+    started: &Arc<AtomicUsize>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let started = Arc::clone(started);
+    thread::spawn(move || {
+        started.fetch_add(1, Ordering::Relaxed);
+        f()
+    })
+}
+
+/// The main thread's half of [`spawn_after_start`].
+fn observe_started(started: &AtomicUsize) {
+    started.load(Ordering::Relaxed);
+}
+
+/// Another hop's timing with only a first token, `ttft` ms after arrival (same wall clock).
+fn remote_first_token(ttft: f64) -> reqtrack::TimingInfo {
+    reqtrack::TimingInfo {
+        request_received_ms: 0,
+        prefill_wait_time_ms: None,
+        prefill_time_ms: None,
+        ttft_ms: Some(ttft),
+        total_time_ms: None,
+        kv_hit_rate: None,
+        router_queue_depth: None,
+        kv_transfer_estimated_latency_ms: None,
+    }
+}
+
+/// The fallback read order: a merge made after the tracker's own write never shows, not even
+/// to a reader that started before the own write (it reads the merged slot first).
+#[test]
+fn merged_value_never_shows_after_the_own_write() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_first_token_at(ms(t0, 3));
+                t.set_external_timing_at(&remote_first_token(7.0), ms(t0, 10));
+            })
+        };
+        observe_started(&started);
+        let seen = t.ttft_ms();
+        assert!(matches!(seen, None | Some(3.0)), "{seen:?}");
+        writer.join().unwrap();
+        assert_eq!(t.ttft_ms(), Some(3.0));
+    });
+}
+
+/// A merge racing the own write: the own value ends up reported, and once a reader has seen
+/// it, it never sees the merged value again.
+#[test]
+fn merge_racing_the_own_write_never_flips_back() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let own = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || t.record_first_token_at(ms(t0, 3)))
+        };
+        let merge = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.set_external_timing_at(&remote_first_token(7.0), ms(t0, 10))
+            })
+        };
+        observe_started(&started);
+        let a = t.ttft_ms();
+        let b = t.ttft_ms();
+        assert!(matches!(a, None | Some(3.0) | Some(7.0)), "{a:?}");
+        assert!(!(a == Some(3.0) && b != Some(3.0)), "{a:?} then {b:?}");
+        assert!(own.join().unwrap(), "the own write always sets its slot");
+        assert_eq!(
+            merge.join().unwrap(),
+            1,
+            "the merge always fills its own slot"
+        );
+        assert_eq!(t.ttft_ms(), Some(3.0));
+    });
+}
+
+/// A merged worker racing the own write: the own triple wins without a conflict, and once seen
+/// it is never replaced by the merged one.
+#[test]
+fn merged_worker_gives_way_to_the_own_write_for_good() {
+    loom::model(|| {
+        let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let merge = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.set_external_worker_info(&reqtrack::WorkerIdInfo {
+                    prefill_worker_id: Some(7),
+                    prefill_dp_rank: Some(0),
+                    decode_worker_id: None,
+                    decode_dp_rank: None,
+                })
+            })
+        };
+        let own = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_worker_full(11, 1, WORKER_TYPE_DECODE)
+            })
+        };
+        observe_started(&started);
+        let a = (t.prefill_worker_id(), t.prefill_dp_rank());
+        let b = t.prefill_worker_id();
+        assert!(
+            matches!(a, (None, _) | (Some(7), _) | (Some(11), _)),
+            "{a:?}"
+        );
+        assert!(!(a.0 == Some(11) && b != Some(11)), "{a:?} then {b:?}");
+        merge.join().unwrap();
+        own.join().unwrap();
+        assert_eq!(
+            (t.prefill_worker_id(), t.prefill_dp_rank()),
+            (Some(11), Some(1))
+        );
+        assert_eq!(t.worker_conflicts(), 0);
+    });
+}
+
+/// Racing migrations are all counted (the CAS loop loses no increment).
+#[test]
+fn racing_migrations_are_all_counted() {
+    loom::model(|| {
+        let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let other = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || t.record_migration())
+        };
+        observe_started(&started);
+        t.record_migration();
+        let seen = t.migrations();
+        assert!((1..=2).contains(&seen), "{seen}");
+        other.join().unwrap();
+        assert_eq!(t.migrations(), 2);
+    });
+}
+
+/// A whole and an effective KV hit race to the one first-write slot: one wins, readers see
+/// unset or the winner's whole pair.
+#[test]
+fn whole_and_effective_kv_hits_share_one_first_write() {
+    loom::model(|| {
+        let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let whole = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || t.record_kv_hit(1, 4))
+        };
+        let effective = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || t.record_kv_hit_effective(2.5, 4))
+        };
+        observe_started(&started);
+        let rate = t.kv_hit_rate();
+        assert!(matches!(rate, None | Some(0.25) | Some(0.625)), "{rate:?}");
+        let (w, e) = (whole.join().unwrap(), effective.join().unwrap());
+        assert!(w ^ e, "exactly one writer wins");
+        assert_eq!(t.kv_hit_rate(), Some(if w { 0.25 } else { 0.625 }));
+    });
+}

@@ -335,6 +335,13 @@ impl RefTracker {
         }
     }
 
+    /// Newest Dynamo's estimate: `decode_first_token_time - prefill_complete_time`.
+    pub fn kv_transfer_estimated_latency_secs(&self) -> Option<f64> {
+        let first = self.decode_first_token_time.get()?;
+        let complete = self.prefill_complete_time.get()?;
+        Some(first.saturating_duration_since(*complete).as_secs_f64())
+    }
+
     pub fn get_timing_info(&self) -> TimingInfo {
         TimingInfo {
             request_received_ms: self.request_received_epoch_ms,
@@ -344,6 +351,9 @@ impl RefTracker {
             total_time_ms: self.total_time_ms(),
             kv_hit_rate: self.kv_hit_rate(),
             router_queue_depth: self.router_queue_depth(),
+            kv_transfer_estimated_latency_ms: self
+                .kv_transfer_estimated_latency_secs()
+                .map(|s| s * 1000.0),
         }
     }
 }

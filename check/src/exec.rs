@@ -106,6 +106,7 @@ pub(crate) fn assert_same(t: &RequestTracker, m: &Model, step: usize) {
         avg_itl_ms: t.avg_itl_ms(),
         kv_hit_rate: t.kv_hit_rate(),
         kv_transfer_estimated_latency_ms: t.kv_transfer_estimated_latency_ms(),
+        kv_transfer_estimated_latency_secs: t.kv_transfer_estimated_latency_secs(),
         total_time_ms: t.total_time_ms(),
     };
     assert_eq!(
@@ -121,6 +122,7 @@ pub(crate) fn assert_same(t: &RequestTracker, m: &Model, step: usize) {
         decode_dp_rank: t.decode_dp_rank(),
         decode_worker_type: t.decode_worker_type(),
         worker_conflicts: t.worker_conflicts(),
+        migrations: t.migrations(),
         isl_tokens: t.isl_tokens().map(|n| n as u64),
         cached_tokens: t.cached_tokens().map(|n| n as u64),
         router_queue_depth: t.router_queue_depth().map(|n| n as u64),
@@ -141,6 +143,7 @@ pub(crate) fn assert_same(t: &RequestTracker, m: &Model, step: usize) {
         decode_dp_rank: snap.decode_dp_rank,
         decode_worker_type: snap.decode_worker_type,
         worker_conflicts: snap.worker_conflicts,
+        migrations: snap.migrations,
         isl_tokens: snap.isl_tokens,
         cached_tokens: snap.cached_tokens,
         router_queue_depth: snap.router_queue_depth,
@@ -165,6 +168,7 @@ struct Getters {
     decode_dp_rank: Option<u32>,
     decode_worker_type: Option<WorkerType>,
     worker_conflicts: u32,
+    migrations: u32,
     isl_tokens: Option<u64>,
     cached_tokens: Option<u64>,
     router_queue_depth: Option<u64>,

@@ -37,6 +37,7 @@ mod bytes;
 mod exec;
 mod interleave;
 mod limits;
+mod merged;
 mod model;
 mod op;
 #[cfg(reqtrack_shuttle)]
@@ -84,6 +85,57 @@ fn model_case(data: &[u8]) {
         let want = m.apply(op, false).expect("sequential ops always apply");
         assert_eq!(got, want, "step {step}: {op:?} returned differently");
         exec::assert_same(&t, &m, step);
+    }
+}
+
+/// The `model` target's ops with another hop's timing and workers merged in (`merged.rs`:
+/// every value known, remote clock ahead, remote clock behind, all invalid), each at the start,
+/// the middle and the end of the sequence, checked against the model after every step: the
+/// tracker's own values must win whether recorded before or after the merge. Decodes the input
+/// exactly as [`model`] does (no new op, so [`INPUT_FORMAT`] is unchanged); not a fuzz target,
+/// it replays the `model` corpus (`tests/corpus_replay.rs`).
+pub fn model_with_merges(data: &[u8]) {
+    run(data, model_with_merges_case);
+}
+
+/// When the merge call happens in [`model_with_merges`]: 1 s after arrival.
+const MERGE_AT_NS: i64 = 1_000_000_000;
+
+fn model_with_merges_case(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    let received_ms = b.u64();
+    let ops = Op::decode_all(&mut b, MAX_OPS);
+    let externals = merged::external_timings(received_ms);
+    for (timing, workers) in externals.iter().zip(merged::external_workers()) {
+        for merge_at in [0, ops.len() / 2, ops.len()] {
+            let base = Instant::now();
+            let t = RequestTracker::with_received_at(base, received_ms);
+            let mut m = model::Model::new(received_ms);
+            let mut permit = None;
+            for step in 0..=ops.len() {
+                if step == merge_at {
+                    let now = exec::instant(base, MERGE_AT_NS);
+                    let got = (
+                        t.set_external_timing_at(timing, now),
+                        t.set_external_worker_info(&workers),
+                    );
+                    let want = (
+                        m.merge_timing(timing, MERGE_AT_NS as u64),
+                        m.merge_workers(&workers),
+                    );
+                    assert_eq!(
+                        got, want,
+                        "merge before step {step}: {timing:?} {workers:?}"
+                    );
+                    exec::assert_same(&t, &m, step);
+                }
+                let Some(&op) = ops.get(step) else { break };
+                let got = exec::apply(&t, base, op, &mut permit);
+                let want = m.apply(op, false).expect("sequential ops always apply");
+                assert_eq!(got, want, "step {step}: {op:?} returned differently");
+                exec::assert_same(&t, &m, step);
+            }
+        }
     }
 }
 

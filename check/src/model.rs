@@ -5,6 +5,7 @@
 //! tracker and the model disagree is a bug in one of them.
 
 use crate::limits::{MAX_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS, MAX_THREADS};
+use crate::merged::Merged;
 use crate::op::{Op, Read};
 use reqtrack::{RequestPhase, RequestSnapshot, TimingInfo, WorkerIdInfo, WorkerType};
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub(crate) struct Model {
     handoff: bool,
     /// Interleaved checker only: which threads' `set_phase` is queued (must claim a handoff).
     claiming: [bool; MAX_THREADS],
+    /// Another hop's timing (the merge replay only; the ops never merge).
+    merged: Merged,
+    /// Whether each worker slot holds a merged triple (replaced by the next own write).
+    merged_workers: [bool; 2],
     /// Interleaved checker only: the phase each thread's in-flight `Worker` write read.
     pending: [Option<RequestPhase>; MAX_THREADS],
 }
@@ -110,11 +115,19 @@ impl Model {
             queued: 0,
             handoff: false,
             claiming: [false; MAX_THREADS],
+            merged: Merged::default(),
+            merged_workers: [false; 2],
             pending: [None; MAX_THREADS],
         }
     }
 
     fn write_worker(&mut self, i: usize, w: Worker) {
+        if self.merged_workers[i] {
+            // An own write replaces a merged triple as if the slot were unset.
+            self.merged_workers[i] = false;
+            self.workers[i] = Some(w);
+            return;
+        }
         match self.workers[i] {
             None => self.workers[i] = Some(w),
             Some(old) if old == w => {}
@@ -123,6 +136,32 @@ impl Model {
             }
             Some(_) => self.conflicts[i] = (self.conflicts[i] + 1).min(MAX_SLOT_CONFLICTS),
         }
+    }
+
+    /// Merges another hop's timing at offset `now` (ns); how many values were stored.
+    pub(crate) fn merge_timing(&mut self, ext: &TimingInfo, now: u64) -> usize {
+        self.merged.merge(ext, self.received_ms, now)
+    }
+
+    /// Merges another hop's workers into unset slots; how many slots were filled.
+    pub(crate) fn merge_workers(&mut self, ext: &WorkerIdInfo) -> usize {
+        let mut filled = 0;
+        let slots = [
+            (
+                ext.prefill_worker_id,
+                ext.prefill_dp_rank,
+                WorkerType::Prefill,
+            ),
+            (ext.decode_worker_id, ext.decode_dp_rank, WorkerType::Decode),
+        ];
+        for (i, (id, rank, ty)) in slots.into_iter().enumerate() {
+            if let (Some(id), None) = (id, self.workers[i]) {
+                self.workers[i] = Some((id, rank, ty));
+                self.merged_workers[i] = true;
+                filled += 1;
+            }
+        }
+        filled
     }
 
     /// Applies `op` issued by logical thread `thread` (the checker's micro-steps of a `Worker`
@@ -265,9 +304,9 @@ impl Model {
     fn read(&self, r: Read) -> Outcome {
         use Outcome::{F64, U64};
         match r {
-            Read::Ttft => F64(self.first_token.map(ms)),
-            Read::Total => F64(self.finish.map(ms)),
-            Read::PrefillWait => F64(self.prefill_start.map(ms)),
+            Read::Ttft => F64(self.first().map(ms)),
+            Read::Total => F64(self.last().map(ms)),
+            Read::PrefillWait => F64(self.start().map(ms)),
             Read::KvRate => F64(self.kv_rate()),
             Read::IslTokens => U64(self.isl.map(|(_, w)| w)),
             Read::CachedTokens => U64(self.isl.map(|(p, _)| p)),
@@ -276,24 +315,53 @@ impl Model {
             Read::Osl => U64(Some(self.osl)),
             Read::Phase => Outcome::Phase(self.phase),
             Read::DetokCount => U64(Some(self.detok_count)),
-            Read::QueueDepth => U64(self.depth),
+            Read::QueueDepth => U64(self.queue_depth()),
             Read::Tokenize => U64(self.tokenize),
         }
     }
 
+    // Every value another hop can fill: the own value if known, else the merged one.
+
+    fn start(&self) -> Option<u64> {
+        self.prefill_start.or(self.merged.prefill_start)
+    }
+
+    fn first(&self) -> Option<u64> {
+        self.first_token.or(self.merged.first_token)
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.finish.or(self.merged.finish)
+    }
+
+    fn queue_depth(&self) -> Option<u64> {
+        self.depth.or(self.merged.router_queue_depth)
+    }
+
     fn prefill_time(&self) -> Option<f64> {
-        self.prefill_start
-            .zip(self.first_token)
-            .map(|(s, f)| span(s, f))
+        self.start().zip(self.first()).map(|(s, f)| span(s, f))
     }
 
     fn kv_rate(&self) -> Option<f64> {
         self.kv
             .and_then(|(o, b)| (b != 0).then(|| o as f64 / b as f64))
+            .or(self.merged.kv_hit_rate.map(f64::from_bits))
+    }
+
+    /// Decode first token minus prefill complete, saturating at 0, in ns.
+    fn kv_transfer_ns(&self) -> Option<u64> {
+        self.prefill_complete
+            .zip(self.decode_first)
+            .map(|(c, d)| d.saturating_sub(c))
+            .or(self.merged.kv_transfer)
+    }
+
+    fn kv_transfer(&self) -> Option<f64> {
+        self.kv_transfer_ns().map(ms)
     }
 
     fn avg_itl(&self) -> Option<f64> {
-        match (self.first_token, self.finish) {
+        match (self.first(), self.last()) {
             (Some(f), Some(e)) if self.osl >= 2 => Some(span(f, e) / (self.osl - 1) as f64),
             _ => None,
         }
@@ -315,12 +383,13 @@ impl Model {
     pub(crate) fn timing(&self) -> TimingInfo {
         TimingInfo {
             request_received_ms: self.received_ms,
-            prefill_wait_time_ms: self.prefill_start.map(ms),
+            prefill_wait_time_ms: self.start().map(ms),
             prefill_time_ms: self.prefill_time(),
-            ttft_ms: self.first_token.map(ms),
-            total_time_ms: self.finish.map(ms),
+            ttft_ms: self.first().map(ms),
+            total_time_ms: self.last().map(ms),
             kv_hit_rate: self.kv_rate(),
-            router_queue_depth: self.depth.and_then(|d| usize::try_from(d).ok()),
+            router_queue_depth: self.queue_depth().and_then(|d| usize::try_from(d).ok()),
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
         }
     }
 
@@ -330,27 +399,26 @@ impl Model {
             request_received_ms: self.received_ms,
             phase: self.phase,
             phase_held: self.held,
-            prefill_start_ms: self.prefill_start.map(ms),
-            first_token_ms: self.first_token.map(ms),
+            prefill_start_ms: self.start().map(ms),
+            first_token_ms: self.first().map(ms),
             decode_first_token_ms: self.decode_first.map(ms),
             prefill_complete_ms: self.prefill_complete.map(ms),
-            finish_ms: self.finish.map(ms),
-            prefill_wait_time_ms: self.prefill_start.map(ms),
+            finish_ms: self.last().map(ms),
+            prefill_wait_time_ms: self.start().map(ms),
             prefill_time_ms: self.prefill_time(),
-            ttft_ms: self.first_token.map(ms),
-            total_time_ms: self.finish.map(ms),
+            ttft_ms: self.first().map(ms),
+            total_time_ms: self.last().map(ms),
             avg_itl_ms: self.avg_itl(),
-            kv_transfer_estimated_latency_ms: self
-                .prefill_complete
-                .zip(self.decode_first)
-                .map(|(c, d)| span(c, d)),
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
+            // The ops record whole overlaps only (`record_kv_hit`).
             kv_overlap_blocks: self.kv.map(|(o, _)| o),
+            kv_effective_overlap_blocks: None,
             isl_blocks: self.kv.map(|(_, b)| b),
             kv_hit_rate: self.kv_rate(),
             isl_tokens: self.isl.map(|(_, w)| w),
             cached_tokens: self.isl.map(|(c, _)| c),
             osl_tokens: self.osl,
-            router_queue_depth: self.depth,
+            router_queue_depth: self.queue_depth(),
             tokenize_latency_ms: self.tokenize.map(ms),
             detokenize_total_ms: (self.detok_count != 0).then(|| ms(self.detok_sum)),
             detokenize_count: self.detok_count,
@@ -361,6 +429,8 @@ impl Model {
             decode_dp_rank: d.and_then(|w| w.1),
             decode_worker_type: d.map(|w| w.2),
             worker_conflicts: self.conflicts[0] + self.conflicts[1],
+            // No op migrates (the input format has no migration op; see the crate docs).
+            migrations: 0,
         }
     }
 
@@ -370,11 +440,9 @@ impl Model {
             prefill_time_ms: self.prefill_time(),
             avg_itl_ms: self.avg_itl(),
             kv_hit_rate: self.kv_rate(),
-            kv_transfer_estimated_latency_ms: self
-                .prefill_complete
-                .zip(self.decode_first)
-                .map(|(c, d)| span(c, d)),
-            total_time_ms: self.finish.map(ms),
+            kv_transfer_estimated_latency_ms: self.kv_transfer(),
+            kv_transfer_estimated_latency_secs: self.kv_transfer_ns().map(|n| n as f64 / 1e9),
+            total_time_ms: self.last().map(ms),
         }
     }
 }
@@ -398,5 +466,6 @@ pub(crate) struct Derived {
     pub(crate) avg_itl_ms: Option<f64>,
     pub(crate) kv_hit_rate: Option<f64>,
     pub(crate) kv_transfer_estimated_latency_ms: Option<f64>,
+    pub(crate) kv_transfer_estimated_latency_secs: Option<f64>,
     pub(crate) total_time_ms: Option<f64>,
 }

@@ -77,6 +77,11 @@ fn model_corpus_replays() {
 }
 
 #[test]
+fn model_corpus_replays_with_merges() {
+    replay("model", reqtrack_check::model_with_merges);
+}
+
+#[test]
 fn interleave_corpus_replays() {
     replay("interleave", reqtrack_check::interleave);
 }

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Durations and instants are milliseconds (`f64`); instants are offsets from when the request
 /// was received. Unknown values are `None` and omitted from JSON; every number is finite.
+/// Values merged from another hop ([`set_external_timing`](crate::RequestTracker::set_external_timing),
+/// [`set_external_worker_info`](crate::RequestTracker::set_external_worker_info)) fill what the
+/// tracker does not know, exactly as in [`get_timing_info`](crate::RequestTracker::get_timing_info).
 /// Each field is read atomically (pairs and worker triples included); the snapshot as a whole
 /// is not one atomic read, but it is read in an order that never shows a finish without the
 /// first token that preceded it.
@@ -54,9 +57,14 @@ pub struct RequestSnapshot {
     /// Decode first token minus prefill complete: an upper bound on KV transfer latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_transfer_estimated_latency_ms: Option<f64>,
-    /// KV overlap blocks (cache hits).
+    /// KV overlap blocks (cache hits), when the overlap is a whole number of blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_overlap_blocks: Option<u64>,
+    /// The effective KV overlap in blocks, when it is fractional
+    /// ([`record_kv_hit_effective`](crate::RequestTracker::record_kv_hit_effective)); at most
+    /// one of this and `kv_overlap_blocks` is present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_effective_overlap_blocks: Option<f64>,
     /// Prompt length in KV blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isl_blocks: Option<u64>,
@@ -102,4 +110,13 @@ pub struct RequestSnapshot {
     pub decode_worker_type: Option<WorkerType>,
     /// Conflicting worker writes seen.
     pub worker_conflicts: u32,
+    /// Migrations of the request to another worker; omitted when 0 (so a request that never
+    /// migrated renders as before this field existed), read back as 0 when absent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub migrations: u32,
+}
+
+/// `skip_serializing_if` for counts omitted when zero.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 
 /// `nvext.timing`: when the request arrived and how long each stage took.
 ///
-/// `request_received_ms` is always present; every other field is omitted while unknown.
+/// `request_received_ms` is always present; every other field is omitted while unknown, so a
+/// request without a KV transfer estimate renders exactly as before that field existed.
 ///
 /// ```
-/// let t = reqtrack::TimingInfo {
+/// let mut t = reqtrack::TimingInfo {
 ///     request_received_ms: 1_700_000_000_000,
 ///     prefill_wait_time_ms: None,
 ///     prefill_time_ms: None,
@@ -17,10 +18,16 @@ use serde::{Deserialize, Serialize};
 ///     total_time_ms: None,
 ///     kv_hit_rate: None,
 ///     router_queue_depth: Some(3),
+///     kv_transfer_estimated_latency_ms: None,
 /// };
 /// assert_eq!(
 ///     serde_json::to_string(&t).unwrap(),
 ///     r#"{"request_received_ms":1700000000000,"ttft_ms":12.5,"router_queue_depth":3}"#
+/// );
+/// t.kv_transfer_estimated_latency_ms = Some(1.25);
+/// assert_eq!(
+///     serde_json::to_string(&t).unwrap(),
+///     r#"{"request_received_ms":1700000000000,"ttft_ms":12.5,"router_queue_depth":3,"kv_transfer_estimated_latency_ms":1.25}"#
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +53,11 @@ pub struct TimingInfo {
     /// Requests pending in the router's scheduler queue at routing time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_queue_depth: Option<usize>,
+    /// Upper bound on the KV cache transfer latency in disaggregated serving, milliseconds: the
+    /// decode worker's first token minus prefill complete (router dispatch + network + KV
+    /// transfer + one decode step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_transfer_estimated_latency_ms: Option<f64>,
 }
 
 /// `nvext.worker_id`: which workers served prefill and decode.

@@ -6,14 +6,16 @@
 //! | [`OnceStamp`] | first write | one `AtomicU64`, `v + 1` ([`encoding`](self::encoding)) |
 //! | [`LatestStamp`] | largest write (monotonic max) | one `AtomicU64`, `v + 1` |
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |
-//! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts | one 128-bit atomic |
+//! | [`KvHitSlot`] | first valid `(overlap, isl_blocks)`, overlap possibly fractional | one 128-bit atomic: `isl_blocks + 1`, overlap's `f64` bits |
+//! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts; a merged triple until an own write | one 128-bit atomic |
 //! | [`LatencySum`] | saturating sum + count | two `AtomicU64` |
 //!
-//! [`WorkerType`] and the triple a worker slot holds ([`WorkerInfo`]) live here too.
+//! [`OverlapRejected`], [`WorkerType`] and the triple a worker slot holds ([`WorkerInfo`]) live here too.
 
 mod encoding;
 mod latest;
 mod once;
+mod overlap;
 mod pair;
 mod precheck;
 mod sum;
@@ -23,6 +25,8 @@ mod worker_type;
 pub(crate) use encoding::MAX_STORED;
 pub(crate) use latest::LatestStamp;
 pub(crate) use once::OnceStamp;
+pub(crate) use overlap::KvHitSlot;
+pub use overlap::OverlapRejected;
 pub(crate) use pair::PackedPair;
 pub use pair::{MAX_COUNT, PairRejected};
 #[cfg(reqtrack_loom)]

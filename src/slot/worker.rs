@@ -10,6 +10,7 @@
 //!
 //! ```text
 //! bit 127      : SET (the whole word is 0 while unset)
+//! bit 126      : MERGED (the triple came from another hop; see below)
 //! bits 98..126 : conflicts counted against this slot (28 bits, saturating at 2^28 - 1)
 //! bit 97       : worker_type (0 = prefill, 1 = decode)
 //! bit 96       : HAS_RANK
@@ -25,6 +26,13 @@
 //!   (`RankFilled`, not a conflict);
 //! * anything else -> the triple does not change, and the slot's conflict count goes up by
 //!   one (`Conflict`).
+//!
+//! A *merged* triple (another hop's `nvext.worker_id`, `RequestTracker::set_external_worker_info`)
+//! is installed only into an unset slot, with the MERGED bit, and never counts a conflict. The
+//! tracker's own values win whatever the order: an own write treats a merged slot as unset and
+//! replaces it (`Set`), and a merge into any set slot changes nothing. Merged and own triples
+//! share the one word, so a reader sees unset, then possibly the merged triple, then the own
+//! one, never the merged triple after the own one.
 //!
 //! The count lives in the slot's own word so that "this write differs from what the slot
 //! holds" and "count it" are one CAS: a conflict is only ever counted against the value it
@@ -43,6 +51,7 @@ use super::worker_type::{WorkerInfo, WorkerType};
 use crate::sync::{AtomicU128, Ordering};
 
 const SET: u128 = 1 << 127;
+const MERGED: u128 = 1 << 126;
 const DECODE: u128 = 1 << 97;
 const HAS_RANK: u128 = 1 << 96;
 const RANK_SHIFT: u32 = 64;
@@ -106,12 +115,15 @@ impl WorkerSlot {
         }
     }
 
-    /// Writes `w` with the slot's semantics (module docs).
+    /// Writes `w` with the slot's semantics (module docs). A merged triple counts as unset.
     pub(crate) fn write(&self, w: WorkerInfo) -> SlotWrite {
         let new = encode(w);
         let mut cur = self.bits.load(Ordering::Acquire);
         loop {
-            let (next, outcome) = match decode(cur) {
+            // A merged word never carries conflicts (merges install only into 0), so replacing
+            // it with `new` drops nothing.
+            let own = if cur & MERGED == 0 { decode(cur) } else { None };
+            let (next, outcome) = match own {
                 None => (new, SlotWrite::Set),
                 Some(old) if old == w => return SlotWrite::Identical,
                 Some(old)
@@ -135,7 +147,20 @@ impl WorkerSlot {
         }
     }
 
-    /// The recorded triple, if any.
+    /// Installs another hop's `w` as a merged triple if the slot is unset. `true` if this call
+    /// installed it; `false` (nothing changed) if the slot holds an own or merged triple.
+    ///
+    /// Orderings: the CAS is `Release` on success, like an own write; `Relaxed` on failure.
+    pub(crate) fn merge(&self, w: WorkerInfo) -> bool {
+        if self.bits.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        self.bits
+            .compare_exchange(0, encode(w) | MERGED, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The recorded triple (own, else merged), if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<WorkerInfo> {
         decode(self.bits.load(Ordering::Acquire))
@@ -273,6 +298,51 @@ mod tests {
             SlotWrite::Conflict
         );
         assert_eq!(s.get(), Some(w(7, Some(1), WorkerType::Prefill)));
+    }
+
+    #[test]
+    fn merge_fills_an_unset_slot() {
+        let s = WorkerSlot::new();
+        assert!(s.merge(w(7, Some(1), WorkerType::Prefill)));
+        assert_eq!(s.get(), Some(w(7, Some(1), WorkerType::Prefill)));
+    }
+
+    #[test]
+    fn own_write_replaces_a_merged_triple_without_a_conflict() {
+        let s = WorkerSlot::new();
+        s.merge(w(7, Some(1), WorkerType::Prefill));
+        assert_eq!(s.write(w(8, None, WorkerType::Decode)), SlotWrite::Set);
+        assert_eq!(s.get(), Some(w(8, None, WorkerType::Decode)));
+        assert_eq!(s.conflicts(), 0);
+    }
+
+    #[test]
+    fn merge_never_replaces_an_own_triple() {
+        let s = WorkerSlot::new();
+        s.write(w(8, None, WorkerType::Decode));
+        assert!(!s.merge(w(7, Some(1), WorkerType::Decode)));
+        assert_eq!(s.get(), Some(w(8, None, WorkerType::Decode)));
+        assert_eq!(s.conflicts(), 0);
+    }
+
+    #[test]
+    fn first_merge_wins_over_a_later_merge() {
+        let s = WorkerSlot::new();
+        assert!(s.merge(w(7, None, WorkerType::Prefill)));
+        assert!(!s.merge(w(7, Some(2), WorkerType::Prefill)));
+        assert_eq!(s.get(), Some(w(7, None, WorkerType::Prefill)));
+    }
+
+    #[test]
+    fn own_write_identical_to_the_merged_triple_is_an_own_set() {
+        let s = WorkerSlot::new();
+        s.merge(w(7, Some(1), WorkerType::Prefill));
+        assert_eq!(s.write(w(7, Some(1), WorkerType::Prefill)), SlotWrite::Set);
+        // Now own: a later merge cannot take its place, and a different own write conflicts.
+        assert_eq!(
+            s.write(w(9, Some(1), WorkerType::Prefill)),
+            SlotWrite::Conflict
+        );
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub(crate) use waker::GateWaker;
 #[cfg(not(reqtrack_model))]
 mod real;
 #[cfg(not(reqtrack_model))]
-pub(crate) use real::{AtomicU64, AtomicU128, Notify, Ordering, Waiter};
+pub(crate) use real::{AtomicU32, AtomicU64, AtomicU128, Notify, Ordering, Waiter};
 
 #[cfg(reqtrack_model)]
 mod model;
 #[cfg(reqtrack_model)]
-pub(crate) use model::{AtomicU64, AtomicU128, Notify, Ordering, Waiter};
+pub(crate) use model::{AtomicU32, AtomicU64, AtomicU128, Notify, Ordering, Waiter};

@@ -2,7 +2,7 @@
 //! x86-64) and tokio's `Notify`.
 
 pub(crate) use portable_atomic::AtomicU128;
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 pub(crate) use tokio::sync::Notify;
 
 /// The future a `Notify` waiter awaits.

@@ -1,9 +1,9 @@
-//! Counts and durations: KV hit, prompt length and cache share, output length, tokenizer
-//! latencies, router queue depth.
+//! Counts and durations: KV hit (whole or effective overlap), prompt length and cache share,
+//! output length, migrations, tokenizer latencies, router queue depth.
 
 use super::RequestTracker;
 use super::clock::{MAX_NANOS, nanos_saturating};
-use crate::slot::PairRejected;
+use crate::slot::{MAX_COUNT, OverlapRejected, PairRejected};
 use crate::sync::Ordering;
 use std::time::Duration;
 
@@ -41,7 +41,67 @@ impl RequestTracker {
         isl_blocks: usize,
     ) -> Result<bool, PairRejected> {
         let whole = u64::try_from(isl_blocks).map_err(|_| PairRejected::TooLarge)?;
-        self.kv_hit.set(u64::from(overlap_blocks), whole)
+        // `u32::MAX` overlaps are `TooLarge`, whatever `isl_blocks` is, as they always were.
+        if u64::from(overlap_blocks) > MAX_COUNT {
+            return Err(PairRejected::TooLarge);
+        }
+        self.kv_hit.set(f64::from(overlap_blocks), whole)
+    }
+
+    /// Records the KV cache hit with a fractional *effective* overlap (e.g. a router that
+    /// weights partially useful blocks), `(effective_overlap_blocks, isl_blocks)`, once.
+    ///
+    /// Shares its slot and its first-valid-write-wins rule with
+    /// [`record_kv_hit`](Self::record_kv_hit): whichever valid write comes first is kept, and
+    /// the other method then returns `false`. The overlap is kept exactly as passed (its `f64`
+    /// bits; an `f32` converts losslessly with `f64::from`), so
+    /// [`kv_hit_rate`](Self::kv_hit_rate) is `effective_overlap_blocks / isl_blocks` with no
+    /// rounding of the stored value.
+    ///
+    /// Returns `true` if this call set it, `false` if it was already set **or the input is
+    /// rejected**: NaN, a negative overlap, `isl_blocks > 2^32 - 2`, or an overlap above
+    /// `isl_blocks` (infinity included). `-0.0` is recorded as `0.0`. A rejected write changes
+    /// nothing and leaves the slot free. Use
+    /// [`try_record_kv_hit_effective`](Self::try_record_kv_hit_effective) to learn why.
+    ///
+    /// Newer Dynamo routers pass a fractional overlap to `record_kv_hit`; this crate keeps the
+    /// `u32` signature for `record_kv_hit` and adds this method (the newer signature could not
+    /// be checked).
+    #[inline]
+    pub fn record_kv_hit_effective(
+        &self,
+        effective_overlap_blocks: f64,
+        isl_blocks: usize,
+    ) -> bool {
+        matches!(
+            self.try_record_kv_hit_effective(effective_overlap_blocks, isl_blocks),
+            Ok(true)
+        )
+    }
+
+    /// [`record_kv_hit_effective`](Self::record_kv_hit_effective) with the reason for a
+    /// rejection (the first failing check, in [`OverlapRejected`]'s order).
+    ///
+    /// `Ok(true)`: set by this call; `Ok(false)`: already set (by either method); `Err(_)`:
+    /// rejected.
+    ///
+    /// ```
+    /// use reqtrack::{OverlapRejected, RequestTracker};
+    /// let t = RequestTracker::new();
+    /// assert_eq!(t.try_record_kv_hit_effective(f64::NAN, 4), Err(OverlapRejected::NotANumber));
+    /// assert_eq!(t.try_record_kv_hit_effective(4.5, 4), Err(OverlapRejected::ExceedsIsl));
+    /// assert_eq!(t.try_record_kv_hit_effective(2.5, 4), Ok(true));
+    /// assert_eq!(t.try_record_kv_hit(3, 4), Ok(false)); // one slot for both methods
+    /// assert_eq!(t.kv_hit_rate(), Some(0.625));
+    /// ```
+    #[inline]
+    pub fn try_record_kv_hit_effective(
+        &self,
+        effective_overlap_blocks: f64,
+        isl_blocks: usize,
+    ) -> Result<bool, OverlapRejected> {
+        let whole = u64::try_from(isl_blocks).map_err(|_| OverlapRejected::TooLarge)?;
+        self.kv_hit.set_effective(effective_overlap_blocks, whole)
     }
 
     /// Records the prompt length and the cached share `(isl_tokens, cached_tokens)` once.
@@ -88,6 +148,25 @@ impl RequestTracker {
     #[inline]
     pub fn osl_tokens(&self) -> u64 {
         self.osl.load(Ordering::Relaxed)
+    }
+
+    // ---- migrations ---------------------------------------------------------------
+
+    /// Counts one migration of the request to another worker (e.g. after its worker went away
+    /// mid-stream). Saturates at `u32::MAX` instead of wrapping. Lock-free (a `Relaxed` CAS
+    /// loop: the count publishes nothing else), no allocation.
+    #[inline]
+    pub fn record_migration(&self) {
+        // The closure returns `None` only at `u32::MAX`, where the count stays as it is.
+        let _ = self
+            .migrations
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1));
+    }
+
+    /// Migrations recorded so far (0 before any; at most `u32::MAX`).
+    #[inline]
+    pub fn migrations(&self) -> u32 {
+        self.migrations.load(Ordering::Relaxed)
     }
 
     // ---- tokenizer ----------------------------------------------------------------
@@ -137,12 +216,19 @@ impl RequestTracker {
             _ => false,
         }
     }
+}
 
-    /// Router queue depth at routing time, if recorded.
-    #[inline]
-    pub fn router_queue_depth(&self) -> Option<usize> {
-        self.router_queue_depth
-            .get()
-            .and_then(|d| usize::try_from(d).ok())
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_saturate_instead_of_wrapping() {
+        let t = RequestTracker::new();
+        t.migrations.store(u32::MAX - 1, Ordering::Relaxed);
+        t.record_migration();
+        assert_eq!(t.migrations(), u32::MAX);
+        t.record_migration();
+        assert_eq!(t.migrations(), u32::MAX);
     }
 }

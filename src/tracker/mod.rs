@@ -4,18 +4,27 @@
 //! |---|---|---|
 //! | prefill start, first token, decode first token, prefill complete | [`OnceStamp`] | first write |
 //! | finish | [`LatestStamp`] | largest offset (monotonic max) |
-//! | `(overlap_blocks, isl_blocks)`, `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
+//! | `(overlap_blocks, isl_blocks)`, overlap possibly fractional | [`KvHitSlot`] | first valid write, either method |
+//! | `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
 //! | osl | `AtomicU64` | last write |
-//! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted |
+//! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted; a merged worker until the first own write |
 //! | tokenize latency, router queue depth | [`OnceStamp`] | first write |
 //! | detokenize latency | [`LatencySum`] | saturating sum + count |
 //! | phase | [`PhaseGate`] | as set by the last permit holder |
+//! | migrations | `AtomicU32` | saturating count |
+//! | merged timing (another hop's) | [`OnceStamp`] each | first merge; read only where the own value is unknown |
 //!
 //! # Orderings of the tracker's own atomics
 //!
 //! * `osl`: `Relaxed` store and load. It is a last-write counter; the writer records osl
 //!   *before* the finish at a block boundary, and the finish's `Release` (paired with the
 //!   reader's `Acquire` load of the finish, which readers take first) carries it.
+//! * `migrations`: a `Relaxed` CAS loop (`fetch_update`) that saturates at `u32::MAX` instead
+//!   of wrapping (a `load` + `fetch_add` could wrap racing another increment), and a `Relaxed`
+//!   load. It is a standalone count: nothing else is published through it.
+//!
+//! Merged values (another hop's, `external`) never enter the tracker's own slots except the
+//! worker slots' MERGED mark; the `external` module documents their read order.
 //!
 //! Worker conflicts are counted inside each worker slot's own word (see `slot::worker`), so
 //! `worker_conflicts()` is the sum of the two slots' counts.
@@ -26,9 +35,11 @@
 //! # Files
 //!
 //! `stamps` (timestamps), `counts` (counts and durations), `workers` (phase and worker
-//! slots), `read` (derived figures and reports), `clock` (offsets from the base instant).
+//! slots), `external` (merging another hop's timing and workers), `read` (derived figures and
+//! reports), `clock` (offsets from the base instant).
 //!
 //! [`OnceStamp`]: crate::slot::OnceStamp
+//! [`KvHitSlot`]: crate::slot::KvHitSlot
 //! [`LatestStamp`]: crate::slot::LatestStamp
 //! [`PackedPair`]: crate::slot::PackedPair
 //! [`WorkerSlot`]: crate::slot::WorkerSlot
@@ -37,13 +48,15 @@
 
 mod clock;
 mod counts;
+mod external;
 mod read;
 mod stamps;
 mod workers;
 
 use crate::gate::PhaseGate;
-use crate::slot::{LatencySum, LatestStamp, OnceStamp, PackedPair, WorkerSlot};
-use crate::sync::AtomicU64;
+use crate::slot::{KvHitSlot, LatencySum, LatestStamp, OnceStamp, PackedPair, WorkerSlot};
+use crate::sync::{AtomicU32, AtomicU64};
+use external::MergedTiming;
 use std::fmt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -73,10 +86,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 ///
 /// # Layout
 ///
-/// 192 bytes, three cache lines grouped by who writes them: stamps written once and read on
-/// every chunk; the finish, pairs and phase (written per block or per phase); and the
-/// per-token detokenize counters with the rarely read fields. The per-token writes of the
-/// stream therefore never invalidate the line a chunk reader needs.
+/// 256 bytes, four cache lines grouped by who writes them: stamps written once and read on
+/// every chunk; the finish, prompt pair, migrations and phase (written per block or per
+/// phase); the per-token detokenize counters with the rarely read fields; and the KV hit with
+/// the values merged from another hop (written once per request, read for the report). The
+/// per-token writes of the stream therefore never invalidate the line a chunk reader needs.
+/// (The fourth line came with the fractional KV overlap, which needs a 128-bit slot, the
+/// migration count and the merged timing; 192 bytes had no byte left.)
 #[repr(C, align(64))]
 pub struct RequestTracker {
     // ---- line 1: written once, read on every chunk --------------------------------------
@@ -91,10 +107,10 @@ pub struct RequestTracker {
     router_queue_depth: OnceStamp,
     // ---- line 2: written per block or per phase, read on every chunk --------------------
     finish: LatestStamp,
-    /// `(overlap_blocks, isl_blocks)`.
-    kv_hit: PackedPair,
     /// `(cached_tokens, isl_tokens)`.
     isl: PackedPair,
+    /// Migrations to another worker, saturating.
+    migrations: AtomicU32,
     gate: PhaseGate,
     // ---- line 3: written per token (detokenize), rarely read ----------------------------
     detokenize: LatencySum,
@@ -104,6 +120,11 @@ pub struct RequestTracker {
     tokenize: OnceStamp,
     prefill_worker: WorkerSlot,
     decode_worker: WorkerSlot,
+    // ---- line 4: written once per request or per merge, read for the report ------------
+    /// `(overlap_blocks, isl_blocks)`, the overlap possibly fractional.
+    kv_hit: KvHitSlot,
+    /// Another hop's timing, read where the tracker's own is unknown (`external`).
+    merged: MergedTiming,
 }
 
 impl RequestTracker {
@@ -131,8 +152,10 @@ impl RequestTracker {
             decode_first_token: OnceStamp::new(),
             prefill_complete: OnceStamp::new(),
             finish: LatestStamp::new(),
-            kv_hit: PackedPair::new(),
+            kv_hit: KvHitSlot::new(),
             isl: PackedPair::new(),
+            migrations: AtomicU32::new(0),
+            merged: MergedTiming::new(),
             osl: AtomicU64::new(0),
             tokenize: OnceStamp::new(),
             detokenize: LatencySum::new(),

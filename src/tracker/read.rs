@@ -1,4 +1,4 @@
-//! Derived timings and reports, and the one helper that reads the stream's stamps in order.
+//! Derived timings and reports, and the helpers that read each value in the right order.
 //!
 //! # The read order
 //!
@@ -8,20 +8,61 @@
 //! a finish recorded after the first token and the block's osl (the normal order) is never seen
 //! without them. Reading in another order would let a reader see a finish whose first token or
 //! osl it then misses; the `finish_is_never_seen_without_its_first_token` loom model checks it.
+//!
+//! Every value another hop can fill (`external`) is read through one helper per value below
+//! (`prefill_start_ns`, `first_token_ns`, `finish_ns`, `kv_transfer_ns`, `kv_hit_rate`,
+//! `router_queue_depth`), which loads the merged slot before the tracker's own (the order the
+//! `external` module explains). Getters, [`TimingInfo`], the snapshot and the metrics all read
+//! through them, so a merged value shows everywhere or nowhere.
 
 use super::RequestTracker;
-use crate::report::derive::{avg_itl, hit_rate, ms, prefill_time, span_ms};
+use super::external::own_or_merged;
+use crate::report::derive::{avg_itl, hit_rate, kv_transfer, ms, prefill_time, secs};
 use crate::report::{RequestSnapshot, TimingInfo};
 
 impl RequestTracker {
-    /// The finish, the first token and osl, read in the order the module docs require. Every
-    /// reader that combines them goes through here.
+    /// The finish, the first token and osl, read in the order the module docs require (each
+    /// own-or-merged). Every reader that combines them goes through here.
     #[inline]
     pub(crate) fn stream_stamps(&self) -> StreamStamps {
-        let finish = self.finish.get();
-        let first = self.first_token.get();
+        let finish = self.finish_ns();
+        let first = self.first_token_ns();
         let osl = self.osl.load(crate::sync::Ordering::Relaxed);
         StreamStamps { finish, first, osl }
+    }
+
+    // ---- own-or-merged reads ------------------------------------------------------
+
+    /// Prefill start offset, ns (own, else merged).
+    #[inline]
+    fn prefill_start_ns(&self) -> Option<u64> {
+        own_or_merged(
+            &self.merged.prefill_start,
+            |v| v,
+            || self.prefill_start.get(),
+        )
+    }
+
+    /// First token offset, ns (own, else merged).
+    #[inline]
+    fn first_token_ns(&self) -> Option<u64> {
+        own_or_merged(&self.merged.first_token, |v| v, || self.first_token.get())
+    }
+
+    /// Latest finish offset, ns (own, else merged).
+    #[inline]
+    fn finish_ns(&self) -> Option<u64> {
+        own_or_merged(&self.merged.finish, |v| v, || self.finish.get())
+    }
+
+    /// KV transfer estimate, ns (own stamps, else merged).
+    #[inline]
+    fn kv_transfer_ns(&self) -> Option<u64> {
+        own_or_merged(
+            &self.merged.kv_transfer,
+            |v| v,
+            || kv_transfer(self.prefill_complete.get(), self.decode_first_token.get()),
+        )
     }
 
     // ---- derived timings ----------------------------------------------------------
@@ -29,25 +70,25 @@ impl RequestTracker {
     /// Received to prefill start, ms.
     #[inline]
     pub fn prefill_wait_time_ms(&self) -> Option<f64> {
-        self.prefill_start.get().map(ms)
+        self.prefill_start_ns().map(ms)
     }
 
     /// Prefill start to first token, ms (0 if the first token was recorded earlier).
     #[inline]
     pub fn prefill_time_ms(&self) -> Option<f64> {
-        prefill_time(self.prefill_start.get(), self.first_token.get())
+        prefill_time(self.prefill_start_ns(), self.first_token_ns())
     }
 
     /// Received to first token, ms.
     #[inline]
     pub fn ttft_ms(&self) -> Option<f64> {
-        self.first_token.get().map(ms)
+        self.first_token_ns().map(ms)
     }
 
     /// Received to the latest finish, ms.
     #[inline]
     pub fn total_time_ms(&self) -> Option<f64> {
-        self.finish.get().map(ms)
+        self.finish_ns().map(ms)
     }
 
     /// Average inter-token latency, ms: `(finish - first token) / (osl - 1)`; `None` while
@@ -57,12 +98,30 @@ impl RequestTracker {
         self.stream_stamps().avg_itl_ms()
     }
 
-    /// Decode worker's first token minus prefill complete, ms: an upper bound on KV transfer.
+    /// Upper bound on the KV cache transfer latency in disaggregated serving, ms: the decode
+    /// worker's first token minus prefill complete (router dispatch + network + KV transfer +
+    /// one decode step), saturating at 0; `None` until both are recorded (or merged).
     #[inline]
     pub fn kv_transfer_estimated_latency_ms(&self) -> Option<f64> {
-        let first = self.decode_first_token.get()?;
-        let complete = self.prefill_complete.get()?;
-        Some(span_ms(complete, first))
+        self.kv_transfer_ns().map(ms)
+    }
+
+    /// [`kv_transfer_estimated_latency_ms`](Self::kv_transfer_estimated_latency_ms) in seconds,
+    /// Dynamo's accessor (`nanos / 1e9`, one correctly rounded division).
+    ///
+    /// ```
+    /// use reqtrack::RequestTracker;
+    /// use std::time::{Duration, Instant};
+    /// let t0 = Instant::now();
+    /// let t = RequestTracker::with_received_at(t0, 0);
+    /// t.record_prefill_complete_at(t0 + Duration::from_millis(10));
+    /// t.record_decode_first_token_at(t0 + Duration::from_millis(35));
+    /// assert_eq!(t.kv_transfer_estimated_latency_secs(), Some(0.025));
+    /// assert_eq!(t.kv_transfer_estimated_latency_ms(), Some(25.0));
+    /// ```
+    #[inline]
+    pub fn kv_transfer_estimated_latency_secs(&self) -> Option<f64> {
+        self.kv_transfer_ns().map(secs)
     }
 
     /// Wall clock at arrival, ms since the Unix epoch.
@@ -71,10 +130,26 @@ impl RequestTracker {
         self.received_epoch_ms
     }
 
-    /// `overlap_blocks / isl_blocks`, `0.0..=1.0`; `None` if unrecorded or `isl_blocks == 0`.
+    /// `overlap_blocks / isl_blocks`, `0.0..=1.0` (the overlap may be fractional); `None` if
+    /// unrecorded or `isl_blocks == 0`, unless a merged hit rate fills it.
     #[inline]
     pub fn kv_hit_rate(&self) -> Option<f64> {
-        hit_rate(self.kv_hit.get()?)
+        own_or_merged(&self.merged.kv_hit_rate, f64::from_bits, || {
+            self.kv_hit
+                .get()
+                .and_then(|k| hit_rate(k.overlap_blocks, k.isl_blocks))
+        })
+    }
+
+    /// Router queue depth at routing time, if recorded (or merged).
+    #[inline]
+    pub fn router_queue_depth(&self) -> Option<usize> {
+        own_or_merged(
+            &self.merged.router_queue_depth,
+            |v| v,
+            || self.router_queue_depth.get(),
+        )
+        .and_then(|d| usize::try_from(d).ok())
     }
 
     // ---- reports ------------------------------------------------------------------
@@ -83,7 +158,7 @@ impl RequestTracker {
     #[inline]
     pub fn get_timing_info(&self) -> TimingInfo {
         let StreamStamps { finish, first, .. } = self.stream_stamps();
-        let start = self.prefill_start.get();
+        let start = self.prefill_start_ns();
         TimingInfo {
             request_received_ms: self.received_epoch_ms,
             prefill_wait_time_ms: start.map(ms),
@@ -92,6 +167,7 @@ impl RequestTracker {
             total_time_ms: finish.map(ms),
             kv_hit_rate: self.kv_hit_rate(),
             router_queue_depth: self.router_queue_depth(),
+            kv_transfer_estimated_latency_ms: self.kv_transfer_estimated_latency_ms(),
         }
     }
 
@@ -99,9 +175,7 @@ impl RequestTracker {
     pub fn snapshot(&self) -> RequestSnapshot {
         let stream = self.stream_stamps();
         let StreamStamps { finish, first, osl } = stream;
-        let start = self.prefill_start.get();
-        let decode_first = self.decode_first_token.get();
-        let complete = self.prefill_complete.get();
+        let start = self.prefill_start_ns();
         let kv = self.kv_hit.get();
         let isl = self.isl.get();
         let (detok_sum, detok_count) = self.detokenize.get();
@@ -113,24 +187,23 @@ impl RequestTracker {
             phase_held: self.gate.is_held(),
             prefill_start_ms: start.map(ms),
             first_token_ms: first.map(ms),
-            decode_first_token_ms: decode_first.map(ms),
-            prefill_complete_ms: complete.map(ms),
+            decode_first_token_ms: self.decode_first_token.get().map(ms),
+            prefill_complete_ms: self.prefill_complete.get().map(ms),
             finish_ms: finish.map(ms),
             prefill_wait_time_ms: start.map(ms),
             prefill_time_ms: prefill_time(start, first),
             ttft_ms: first.map(ms),
             total_time_ms: finish.map(ms),
             avg_itl_ms: stream.avg_itl_ms(),
-            kv_transfer_estimated_latency_ms: complete
-                .zip(decode_first)
-                .map(|(c, d)| span_ms(c, d)),
-            kv_overlap_blocks: kv.map(|(o, _)| o),
-            isl_blocks: kv.map(|(_, b)| b),
-            kv_hit_rate: kv.and_then(hit_rate),
+            kv_transfer_estimated_latency_ms: self.kv_transfer_estimated_latency_ms(),
+            kv_overlap_blocks: kv.and_then(|k| k.whole_overlap()),
+            kv_effective_overlap_blocks: kv.and_then(|k| k.fractional_overlap()),
+            isl_blocks: kv.map(|k| k.isl_blocks),
+            kv_hit_rate: self.kv_hit_rate(),
             isl_tokens: isl.map(|(_, t)| t),
             cached_tokens: isl.map(|(c, _)| c),
             osl_tokens: osl,
-            router_queue_depth: self.router_queue_depth.get(),
+            router_queue_depth: self.router_queue_depth().map(|d| d as u64),
             tokenize_latency_ms: self.tokenize.get().map(ms),
             detokenize_total_ms: (detok_count != 0).then(|| ms(detok_sum)),
             detokenize_count: detok_count,
@@ -141,6 +214,7 @@ impl RequestTracker {
             decode_dp_rank: decode.and_then(|w| w.dp_rank),
             decode_worker_type: decode.map(|w| w.worker_type),
             worker_conflicts: self.worker_conflicts(),
+            migrations: self.migrations(),
         }
     }
 }

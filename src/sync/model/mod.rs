@@ -11,9 +11,9 @@ pub(crate) use u128::AtomicU128;
 #[cfg(reqtrack_loom)]
 pub(crate) use loom::sync::Mutex;
 #[cfg(reqtrack_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 #[cfg(reqtrack_shuttle)]
 pub(crate) use shuttle::sync::Mutex;
 #[cfg(reqtrack_shuttle)]
-pub(crate) use shuttle::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use shuttle::sync::atomic::{AtomicU32, AtomicU64, Ordering};
