@@ -81,10 +81,6 @@ mod sync;
 
 // ---- slots ---------------------------------------------------------------------------------
 mod slot;
-/// loom builds only: run a model with the slots' `Relaxed` pre-checks off (see `slot::precheck`).
-#[cfg(reqtrack_loom)]
-#[doc(hidden)]
-pub use slot::without_prechecks;
 pub use slot::{
     MAX_COUNT, OverlapRejected, PairRejected, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL, WorkerType,
 };

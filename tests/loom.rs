@@ -28,20 +28,51 @@ fn ms(t0: Instant, n: u64) -> Instant {
     t0 + Duration::from_millis(n)
 }
 
+/// Spawns `f` after a store to `started`; the main thread calls [`observe_started`] before it
+/// reads.
+///
+/// Works around tokio-rs/loom#392 (open): when a newly spawned thread's first operation is an
+/// atomic load (every first-write slot's `set` starts with one), loom never explores a schedule
+/// in which that thread runs ahead of the main thread, so the main thread's reads would only
+/// ever see the state before the writers (measured: one execution). A conflicting store/load
+/// pair on `started` as each side's first operation gives loom the branch point it needs; with
+/// it, these models fail when the fallback read order is reversed.
+fn spawn_after_start<T: Send + 'static>(
+    started: &Arc<AtomicUsize>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let started = Arc::clone(started);
+    thread::spawn(move || {
+        started.fetch_add(1, Ordering::Relaxed);
+        f()
+    })
+}
+
+/// The main thread's half of [`spawn_after_start`].
+fn observe_started(started: &AtomicUsize) {
+    started.load(Ordering::Relaxed);
+}
+
 /// First-write stamp: exactly one writer wins, and every reader sees unset or the winner.
 #[test]
 fn once_stamp_has_one_winner_and_readers_see_unset_or_it() {
+    static SAW_WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     loom::model(|| {
         let (t, t0) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = [1u64, 2]
             .into_iter()
             .map(|n| {
                 let t = Arc::clone(&t);
-                thread::spawn(move || (n, t.record_first_token_at(ms(t0, n))))
+                spawn_after_start(&started, move || (n, t.record_first_token_at(ms(t0, n))))
             })
             .collect();
+        observe_started(&started);
         let seen = t.ttft_ms();
         assert!(matches!(seen, None | Some(1.0) | Some(2.0)), "{seen:?}");
+        if seen.is_some() {
+            SAW_WRITTEN.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let results: Vec<_> = writers.into_iter().map(|h| h.join().unwrap()).collect();
         let winners: Vec<_> = results.iter().filter(|(_, won)| *won).collect();
         assert_eq!(winners.len(), 1);
@@ -54,6 +85,10 @@ fn once_stamp_has_one_winner_and_readers_see_unset_or_it() {
             );
         }
     });
+    assert!(
+        SAW_WRITTEN.load(std::sync::atomic::Ordering::Relaxed),
+        "some execution lets the reader see a written stamp (tokio-rs/loom#392 workaround)"
+    );
 }
 
 /// Latest stamp: racing finishes end at the maximum, and a reader never sees it go backwards.
@@ -61,13 +96,15 @@ fn once_stamp_has_one_winner_and_readers_see_unset_or_it() {
 fn latest_stamp_never_moves_backwards() {
     loom::model(|| {
         let (t, t0) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = [5u64, 9]
             .into_iter()
             .map(|n| {
                 let t = Arc::clone(&t);
-                thread::spawn(move || t.record_finish_at(ms(t0, n)))
+                spawn_after_start(&started, move || t.record_finish_at(ms(t0, n)))
             })
             .collect();
+        observe_started(&started);
         let a = t.total_time_ms();
         let b = t.total_time_ms();
         if let (Some(a), Some(b)) = (a, b) {
@@ -86,14 +123,20 @@ fn latest_stamp_never_moves_backwards() {
 fn packed_pairs_are_never_mixed() {
     loom::model(|| {
         let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let a = {
             let t = Arc::clone(&t);
-            thread::spawn(move || (t.record_kv_hit(1, 4), t.record_isl(100, 10)))
+            spawn_after_start(&started, move || {
+                (t.record_kv_hit(1, 4), t.record_isl(100, 10))
+            })
         };
         let b = {
             let t = Arc::clone(&t);
-            thread::spawn(move || (t.record_kv_hit(3, 3), t.record_isl(50, 50)))
+            spawn_after_start(&started, move || {
+                (t.record_kv_hit(3, 3), t.record_isl(50, 50))
+            })
         };
+        observe_started(&started);
         let rate = t.kv_hit_rate();
         assert!(matches!(rate, None | Some(0.25) | Some(1.0)), "{rate:?}");
         let (isl, cached) = (t.isl_tokens(), t.cached_tokens());
@@ -121,14 +164,18 @@ fn packed_pairs_are_never_mixed() {
 fn worker_slot_is_whole_and_conflicts_are_exact() {
     loom::model(|| {
         let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = [(1u64, 10u32), (2, 20)]
             .into_iter()
             .map(|(id, rank)| {
                 let t = Arc::clone(&t);
                 // Aggregated phase: each write hits both slots.
-                thread::spawn(move || t.record_worker_full(id, rank, WORKER_TYPE_DECODE))
+                spawn_after_start(&started, move || {
+                    t.record_worker_full(id, rank, WORKER_TYPE_DECODE)
+                })
             })
             .collect();
+        observe_started(&started);
         if let Some(info) = t.get_worker_info() {
             for (id, rank) in [
                 (info.prefill_worker_id, info.prefill_dp_rank),
@@ -159,14 +206,20 @@ fn worker_slot_is_whole_and_conflicts_are_exact() {
 fn worker_rank_fill_in_races_cleanly() {
     loom::model(|| {
         let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let a = {
             let t = Arc::clone(&t);
-            thread::spawn(move || t.record_worker(7, None, WORKER_TYPE_PREFILL))
+            spawn_after_start(&started, move || {
+                t.record_worker(7, None, WORKER_TYPE_PREFILL)
+            })
         };
         let b = {
             let t = Arc::clone(&t);
-            thread::spawn(move || t.record_worker(7, Some(3), WORKER_TYPE_PREFILL))
+            spawn_after_start(&started, move || {
+                t.record_worker(7, Some(3), WORKER_TYPE_PREFILL)
+            })
         };
+        observe_started(&started);
         // One read of the slot (separate getters are separate reads).
         let seen = t
             .get_worker_info()
@@ -388,32 +441,33 @@ fn last_waiter_cancelled_after_handoff_frees_the_gate() {
 /// finish; another reads the finish, then the first token and osl. A finish recorded after
 /// the first token is never seen without it (ttft <= total), nor without its block's osl.
 ///
-/// Run with the slots' `Relaxed` pre-checks off (`reqtrack::without_prechecks`): with them on,
-/// loom does not produce the stale read (see `src/slot/precheck.rs`). Weakening the stamps'
-/// `Release`/`Acquire` to `Relaxed` fails this model; the ordering as built passes.
+/// The writer starts through `spawn_after_start` (tokio-rs/loom#392: without it loom never runs
+/// the writer ahead of the reader, and weakening the stamps to `Relaxed` failed nothing).
+/// Weakening the stamps' `Release`/`Acquire` to `Relaxed` fails this model; the ordering as
+/// built passes.
 #[test]
 fn finish_is_never_seen_before_its_first_token() {
-    reqtrack::without_prechecks(|| {
-        loom::model(|| {
-            let (t, t0) = tracker();
-            let stream = {
-                let t = Arc::clone(&t);
-                thread::spawn(move || {
-                    t.record_first_token_at(ms(t0, 3));
-                    t.record_osl(4);
-                    t.record_finish_at(ms(t0, 9));
-                })
-            };
-            let timing = t.get_timing_info();
-            if timing.total_time_ms.is_some() {
-                assert_eq!(timing.ttft_ms, Some(3.0));
-                assert!(timing.ttft_ms <= timing.total_time_ms);
-            }
-            if let Some(itl) = t.avg_itl_ms() {
-                assert_eq!(itl, 2.0, "osl published with its finish");
-            }
-            stream.join().unwrap();
-        });
+    loom::model(|| {
+        let (t, t0) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
+        let stream = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_first_token_at(ms(t0, 3));
+                t.record_osl(4);
+                t.record_finish_at(ms(t0, 9));
+            })
+        };
+        observe_started(&started);
+        let timing = t.get_timing_info();
+        if timing.total_time_ms.is_some() {
+            assert_eq!(timing.ttft_ms, Some(3.0));
+            assert!(timing.ttft_ms <= timing.total_time_ms);
+        }
+        if let Some(itl) = t.avg_itl_ms() {
+            assert_eq!(itl, 2.0, "osl published with its finish");
+        }
+        stream.join().unwrap();
     });
 }
 
@@ -422,12 +476,16 @@ fn finish_is_never_seen_before_its_first_token() {
 fn detokenize_count_never_runs_ahead_of_the_sum() {
     loom::model(|| {
         let (t, _) = tracker();
+        let started = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..2)
             .map(|_| {
                 let t = Arc::clone(&t);
-                thread::spawn(move || t.record_detokenize_latency(Duration::from_nanos(5)))
+                spawn_after_start(&started, move || {
+                    t.record_detokenize_latency(Duration::from_nanos(5))
+                })
             })
             .collect();
+        observe_started(&started);
         let total = t.detokenize_total_latency();
         let count = t.detokenize_count();
         if let Some(total) = total {
@@ -443,31 +501,6 @@ fn detokenize_count_never_runs_ahead_of_the_sum() {
 }
 
 // ---- issue 10: multi-hop merge, migrations, effective KV overlap ------------------------------
-
-/// Spawns `f` after a store to `started`; the main thread calls [`observe_started`] before it
-/// reads.
-///
-/// Works around tokio-rs/loom#392 (open): when a newly spawned thread's first operation is an
-/// atomic load (every first-write slot's `set` starts with one), loom never explores a schedule
-/// in which that thread runs ahead of the main thread, so the main thread's reads would only
-/// ever see the state before the writers (measured: one execution). A conflicting store/load
-/// pair on `started` as each side's first operation gives loom the branch point it needs; with
-/// it, these models fail when the fallback read order is reversed.
-fn spawn_after_start<T: Send + 'static>(
-    started: &Arc<AtomicUsize>,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> thread::JoinHandle<T> {
-    let started = Arc::clone(started);
-    thread::spawn(move || {
-        started.fetch_add(1, Ordering::Relaxed);
-        f()
-    })
-}
-
-/// The main thread's half of [`spawn_after_start`].
-fn observe_started(started: &AtomicUsize) {
-    started.load(Ordering::Relaxed);
-}
 
 /// Another hop's timing with only a first token, `ttft` ms after arrival (same wall clock).
 fn remote_first_token(ttft: f64) -> reqtrack::TimingInfo {

@@ -20,7 +20,6 @@
 //! * `get` is `Acquire`, pairing with it.
 
 use super::encoding::{decode, encode};
-use super::precheck;
 use crate::sync::{AtomicU64, Ordering};
 
 /// A `u64` that keeps the largest value written.
@@ -42,7 +41,7 @@ impl LatestStamp {
     #[inline]
     pub(crate) fn record(&self, value: u64) {
         let encoded = encode(value);
-        if precheck::enabled() && self.bits.load(Ordering::Relaxed) >= encoded {
+        if self.bits.load(Ordering::Relaxed) >= encoded {
             return;
         }
         self.bits.fetch_max(encoded, Ordering::Release);

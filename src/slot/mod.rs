@@ -17,7 +17,6 @@ mod latest;
 mod once;
 mod overlap;
 mod pair;
-mod precheck;
 mod sum;
 mod worker;
 mod worker_type;
@@ -29,8 +28,6 @@ pub(crate) use overlap::KvHitSlot;
 pub use overlap::OverlapRejected;
 pub(crate) use pair::PackedPair;
 pub use pair::{MAX_COUNT, PairRejected};
-#[cfg(reqtrack_loom)]
-pub use precheck::without_prechecks;
 pub(crate) use sum::LatencySum;
 pub(crate) use worker::WorkerSlot;
 pub(crate) use worker_type::WorkerInfo;

@@ -23,7 +23,6 @@
 //! * `get` is an `Acquire` load, pairing with that `Release`.
 
 use super::encoding::{decode, encode};
-use super::precheck;
 use crate::sync::{AtomicU64, Ordering};
 
 /// A `u64` that keeps its first write.
@@ -47,7 +46,7 @@ impl OnceStamp {
     /// the `+ 1` can never wrap to "unset").
     #[inline]
     pub(crate) fn set(&self, value: u64) -> bool {
-        if precheck::enabled() && self.bits.load(Ordering::Relaxed) != 0 {
+        if self.bits.load(Ordering::Relaxed) != 0 {
             return false;
         }
         let encoded = encode(value);
