@@ -45,8 +45,8 @@ async fn main() {
     for token in 1..=64u64 {
         tracker.record_detokenize_latency(Duration::from_micros(2));
         if token % 16 == 0 {
-            tracker.record_osl(token as usize);
-            tracker.record_finish_at(ms(45 + token * 8));
+            // osl and finish as one value at each KV block boundary.
+            tracker.record_osl_and_finish_at(token as usize, ms(45 + token * 8));
         }
     }
     tracker.observe_first_token_gauges();

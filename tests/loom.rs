@@ -471,6 +471,32 @@ fn finish_is_never_seen_before_its_first_token() {
     });
 }
 
+/// Block boundary: osl and finish written together are read together; a reader never pairs
+/// one block's osl with another block's finish (each pair it sees is one the stream wrote).
+#[test]
+fn osl_and_finish_are_read_as_one_value() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        t.record_first_token_at(ms(t0, 0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let stream = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_osl_and_finish_at(2, ms(t0, 10));
+                t.record_osl_and_finish_at(3, ms(t0, 40));
+            })
+        };
+        observe_started(&started);
+        let itl = t.avg_itl_ms();
+        assert!(
+            matches!(itl, None | Some(10.0) | Some(20.0)),
+            "osl and finish of different blocks paired: {itl:?}"
+        );
+        stream.join().unwrap();
+        assert_eq!(t.avg_itl_ms(), Some(20.0));
+    });
+}
+
 /// Detokenize sum and count: a reader that sees n samples sees at least their sum.
 #[test]
 fn detokenize_count_never_runs_ahead_of_the_sum() {

@@ -200,3 +200,34 @@ fn far_future_instant_saturates_instead_of_panicking() {
     t.record_finish_at(far);
     assert!(t.total_time_ms().unwrap().is_finite());
 }
+
+#[test]
+fn record_osl_and_finish_keeps_each_halfs_rule() {
+    let t0 = Instant::now();
+    let t = RequestTracker::with_received_at(t0, 0);
+    t.record_first_token_at(t0 + Duration::from_millis(10));
+    t.record_osl_and_finish_at(32, t0 + Duration::from_millis(90));
+    // A racing stream's older block: osl is the last write, the finish never moves back.
+    t.record_osl_and_finish_at(16, t0 + Duration::from_millis(50));
+    assert_eq!(t.osl_tokens(), 16);
+    assert_eq!(t.total_time_ms(), Some(90.0));
+}
+
+#[test]
+fn record_osl_and_finish_is_what_record_osl_then_record_finish_leave() {
+    let t0 = Instant::now();
+    let at = |ms| t0 + Duration::from_millis(ms);
+    let (one, two) = (
+        RequestTracker::with_received_at(t0, 0),
+        RequestTracker::with_received_at(t0, 0),
+    );
+    for t in [&one, &two] {
+        t.record_first_token_at(at(5));
+    }
+    for (osl, ms) in [(16, 40), (32, 70), (33, 72)] {
+        one.record_osl_and_finish_at(osl, at(ms));
+        two.record_osl(osl);
+        two.record_finish_at(at(ms));
+    }
+    assert_eq!(one.snapshot(), two.snapshot());
+}

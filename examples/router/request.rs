@@ -97,8 +97,7 @@ pub async fn serve(n: u64, seed: u64, cluster: Arc<Cluster>) -> Done {
         }
         produced += block;
         meter.time(|| {
-            tracker.record_osl(produced);
-            tracker.record_finish();
+            tracker.record_osl_and_finish(produced);
             tracker.observe_finish_gauges();
         });
     }

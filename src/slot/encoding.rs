@@ -1,5 +1,5 @@
 //! The `v + 1` encoding shared by the single-word slots ([`OnceStamp`](super::OnceStamp),
-//! [`LatestStamp`](super::LatestStamp)).
+//! [`BlockStamp`](super::BlockStamp)'s finish half).
 //!
 //! A slot word of `0` means "nothing recorded"; `v + 1` means `v` was recorded. Every value up to
 //! [`MAX_STORED`] (`u64::MAX - 1`, about 584 years in nanoseconds) is storable, 0 included, so an

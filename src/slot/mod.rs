@@ -4,7 +4,7 @@
 //! | slot | kept value | atomics |
 //! |---|---|---|
 //! | [`OnceStamp`] | first write | one `AtomicU64`, `v + 1` ([`encoding`](self::encoding)) |
-//! | [`LatestStamp`] | largest write (monotonic max) | one `AtomicU64`, `v + 1` |
+//! | [`BlockStamp`] | finish (monotonic max) and osl (last write), together | one 128-bit atomic: finish `v + 1`, osl |
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |
 //! | [`KvHitSlot`] | first valid `(overlap, isl_blocks)`, overlap possibly fractional | one 128-bit atomic: `isl_blocks + 1`, overlap's `f64` bits |
 //! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts; a merged triple until an own write | one 128-bit atomic |
@@ -12,8 +12,8 @@
 //!
 //! [`OverlapRejected`], [`WorkerType`] and the triple a worker slot holds ([`WorkerInfo`]) live here too.
 
+mod block;
 mod encoding;
-mod latest;
 mod once;
 mod overlap;
 mod pair;
@@ -21,8 +21,8 @@ mod sum;
 mod worker;
 mod worker_type;
 
+pub(crate) use block::BlockStamp;
 pub(crate) use encoding::MAX_STORED;
-pub(crate) use latest::LatestStamp;
 pub(crate) use once::OnceStamp;
 pub(crate) use overlap::KvHitSlot;
 pub use overlap::OverlapRejected;

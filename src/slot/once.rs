@@ -17,7 +17,7 @@
 //!   stamp also sees everything the writer did before recording it (a prefill start recorded
 //!   before the first token is seen by whoever sees that first token). The "never a finish
 //!   without its first token" guarantee is *not* this slot's: it rests on the finish slot's
-//!   `Release` ([`LatestStamp`](super::LatestStamp)) and on readers loading the finish first
+//!   `Release` ([`BlockStamp`](super::BlockStamp)) and on readers loading the finish first
 //!   (`tracker::read`). Failure is `Relaxed`: a loser learns only that it lost, and returns
 //!   `false`.
 //! * `get` is an `Acquire` load, pairing with that `Release`.

@@ -141,13 +141,13 @@ impl RequestTracker {
     /// Records the output length so far (last write wins; called at each block boundary).
     #[inline]
     pub fn record_osl(&self, osl: usize) {
-        self.osl.store(osl as u64, Ordering::Relaxed);
+        self.block.record_osl(osl as u64);
     }
 
     /// Output tokens recorded so far (0 before any).
     #[inline]
     pub fn osl_tokens(&self) -> u64 {
-        self.osl.load(Ordering::Relaxed)
+        self.block.get().1
     }
 
     // ---- migrations ---------------------------------------------------------------

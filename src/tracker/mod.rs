@@ -3,10 +3,9 @@
 //! | slot | kind | kept value |
 //! |---|---|---|
 //! | prefill start, first token, decode first token, prefill complete | [`OnceStamp`] | first write |
-//! | finish | [`LatestStamp`] | largest offset (monotonic max) |
+//! | finish + osl | [`BlockStamp`] | finish: largest offset (monotonic max); osl: last write; one value |
 //! | `(overlap_blocks, isl_blocks)`, overlap possibly fractional | [`KvHitSlot`] | first valid write, either method |
 //! | `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
-//! | osl | `AtomicU64` | last write |
 //! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted; a merged worker until the first own write |
 //! | tokenize latency, router queue depth | [`OnceStamp`] | first write |
 //! | detokenize latency | [`LatencySum`] | saturating sum + count |
@@ -16,9 +15,6 @@
 //!
 //! # Orderings of the tracker's own atomics
 //!
-//! * `osl`: `Relaxed` store and load. It is a last-write counter; the writer records osl
-//!   *before* the finish at a block boundary, and the finish's `Release` (paired with the
-//!   reader's `Acquire` load of the finish, which readers take first) carries it.
 //! * `migrations`: a `Relaxed` CAS loop (`fetch_update`) that saturates at `u32::MAX` instead
 //!   of wrapping (a `load` + `fetch_add` could wrap racing another increment), and a `Relaxed`
 //!   load. It is a standalone count: nothing else is published through it.
@@ -40,7 +36,7 @@
 //!
 //! [`OnceStamp`]: crate::slot::OnceStamp
 //! [`KvHitSlot`]: crate::slot::KvHitSlot
-//! [`LatestStamp`]: crate::slot::LatestStamp
+//! [`BlockStamp`]: crate::slot::BlockStamp
 //! [`PackedPair`]: crate::slot::PackedPair
 //! [`WorkerSlot`]: crate::slot::WorkerSlot
 //! [`LatencySum`]: crate::slot::LatencySum
@@ -54,8 +50,8 @@ mod stamps;
 mod workers;
 
 use crate::gate::PhaseGate;
-use crate::slot::{KvHitSlot, LatencySum, LatestStamp, OnceStamp, PackedPair, WorkerSlot};
-use crate::sync::{AtomicU32, AtomicU64};
+use crate::slot::{BlockStamp, KvHitSlot, LatencySum, OnceStamp, PackedPair, WorkerSlot};
+use crate::sync::AtomicU32;
 use external::MergedTiming;
 use std::fmt;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -106,16 +102,15 @@ pub struct RequestTracker {
     prefill_complete: OnceStamp,
     router_queue_depth: OnceStamp,
     // ---- line 2: written per block or per phase, read on every chunk --------------------
-    finish: LatestStamp,
-    /// `(cached_tokens, isl_tokens)`.
-    isl: PackedPair,
+    /// The finish and osl, written and read as one value.
+    block: BlockStamp,
     /// Migrations to another worker, saturating.
     migrations: AtomicU32,
     gate: PhaseGate,
     // ---- line 3: written per token (detokenize), rarely read ----------------------------
     detokenize: LatencySum,
-    /// Output tokens so far; last write wins.
-    osl: AtomicU64,
+    /// `(cached_tokens, isl_tokens)`.
+    isl: PackedPair,
     /// Tokenize latency, nanoseconds.
     tokenize: OnceStamp,
     prefill_worker: WorkerSlot,
@@ -151,12 +146,11 @@ impl RequestTracker {
             first_token: OnceStamp::new(),
             decode_first_token: OnceStamp::new(),
             prefill_complete: OnceStamp::new(),
-            finish: LatestStamp::new(),
+            block: BlockStamp::new(),
             kv_hit: KvHitSlot::new(),
             isl: PackedPair::new(),
             migrations: AtomicU32::new(0),
             merged: MergedTiming::new(),
-            osl: AtomicU64::new(0),
             tokenize: OnceStamp::new(),
             detokenize: LatencySum::new(),
             router_queue_depth: OnceStamp::new(),

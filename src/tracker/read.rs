@@ -25,9 +25,17 @@ impl RequestTracker {
     /// own-or-merged). Every reader that combines them goes through here.
     #[inline]
     pub(crate) fn stream_stamps(&self) -> StreamStamps {
-        let finish = self.finish_ns();
+        let mut osl = 0;
+        let finish = own_or_merged(
+            &self.merged.finish,
+            |v| v,
+            || {
+                let (own_finish, own_osl) = self.block.get();
+                osl = own_osl;
+                own_finish
+            },
+        );
         let first = self.first_token_ns();
-        let osl = self.osl.load(crate::sync::Ordering::Relaxed);
         StreamStamps { finish, first, osl }
     }
 
@@ -52,7 +60,7 @@ impl RequestTracker {
     /// Latest finish offset, ns (own, else merged).
     #[inline]
     fn finish_ns(&self) -> Option<u64> {
-        own_or_merged(&self.merged.finish, |v| v, || self.finish.get())
+        own_or_merged(&self.merged.finish, |v| v, || self.block.get().0)
     }
 
     /// KV transfer estimate, ns (own stamps, else merged).

@@ -77,7 +77,37 @@ impl RequestTracker {
     /// Records a finish at `t`; ignored if a later finish is already recorded.
     #[inline]
     pub fn record_finish_at(&self, t: Instant) {
-        self.finish.record(self.offset(t));
+        self.block.record_finish(self.offset(t));
+    }
+
+    /// Records a block boundary now: the output length so far and a finish, as **one** value.
+    ///
+    /// The same as [`record_osl`](Self::record_osl) then [`record_finish`](Self::record_finish)
+    /// (osl: last write; finish: the latest, never backwards), except that no reader can see
+    /// one without the other: [`avg_itl_ms`](Self::avg_itl_ms), [`snapshot`](Self::snapshot)
+    /// and the metrics never pair this block's osl with the previous block's finish. Written
+    /// with the two separate calls, the pair can be read apart between them (the reference's
+    /// race). One 128-bit CAS.
+    ///
+    /// ```
+    /// use reqtrack::RequestTracker;
+    /// use std::time::{Duration, Instant};
+    /// let t0 = Instant::now();
+    /// let t = RequestTracker::with_received_at(t0, 0);
+    /// t.record_first_token_at(t0 + Duration::from_millis(10));
+    /// t.record_osl_and_finish_at(17, t0 + Duration::from_millis(42));
+    /// assert_eq!(t.osl_tokens(), 17);
+    /// assert_eq!(t.avg_itl_ms(), Some(2.0));
+    /// ```
+    #[inline]
+    pub fn record_osl_and_finish(&self, osl: usize) {
+        self.record_osl_and_finish_at(osl, Instant::now());
+    }
+
+    /// [`record_osl_and_finish`](Self::record_osl_and_finish) with the finish at `t`.
+    #[inline]
+    pub fn record_osl_and_finish_at(&self, osl: usize, t: Instant) {
+        self.block.record(osl as u64, self.offset(t));
     }
 
     // ---- instants for observers -------------------------------------------------------
@@ -92,7 +122,7 @@ impl RequestTracker {
             self.first_token.get(),
             self.decode_first_token.get(),
             self.prefill_complete.get(),
-            self.finish.get(),
+            self.block.get().0,
         ]
         .into_iter()
         .flatten()

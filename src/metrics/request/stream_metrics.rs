@@ -10,8 +10,8 @@
 //!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`;
 //! * a **later** chunk records ITL = (gap since the previous token-bearing chunk) ÷ n, n times
 //!   (`record_many`);
-//! * then the tracker's osl and finish are brought up to date (osl first: the finish's
-//!   `Release` publishes it to readers, see the tracker's `read` module).
+//! * then the tracker's osl and finish are brought up to date as one value
+//!   (`record_osl_and_finish_at`), so no reader pairs this chunk's osl with an older finish.
 //!
 //! A chunk with 0 tokens changes nothing (Dynamo skips it too, so it does not move the ITL
 //! clock).
@@ -110,8 +110,7 @@ impl StreamMetrics {
                 }
             }
         };
-        t.record_osl(usize::try_from(self.osl).unwrap_or(usize::MAX));
-        t.record_finish_at(now);
+        t.record_osl_and_finish_at(usize::try_from(self.osl).unwrap_or(usize::MAX), now);
         if kind == ChunkKind::First {
             self.guard.first_token_recorded();
         }
