@@ -213,7 +213,8 @@ fn full_request(m: &Arc<ModelMetrics>, t0: Instant) -> Arc<RequestTracker> {
     t.record_detokenize_latency(Duration::from_micros(20));
     t.record_detokenize_latency(Duration::from_micros(40));
     let mut s = g.into_stream();
-    s.set_migrations(2);
+    t.record_migration();
+    t.record_migration();
     s.observe_chunk(1, at(t0, 20));
     s.observe_chunk(9, at(t0, 120));
     s.finish(Outcome::Success);
@@ -300,13 +301,12 @@ fn tokenizer_latency_is_labelled_by_operation_not_model_in_milliseconds() {
 }
 
 #[test]
-fn migrations_per_request_records_the_count_the_caller_set() {
+fn migrations_per_request_records_the_trackers_count_zero_included() {
     let t0 = Instant::now();
     let r = record(|| {
         let m = metrics();
         full_request(&m, t0);
-        let (_, mut g) = request(&m, t0);
-        g.set_migrations(0);
+        let (_, g) = request(&m, t0);
         g.finish(Outcome::Success);
     });
     assert_eq!(
@@ -336,10 +336,11 @@ fn unknown_values_are_skipped_never_recorded_as_zero() {
         names::DECODE_TIME_SECONDS,
         names::KV_HIT_RATE,
         names::KV_TRANSFER_ESTIMATED_LATENCY_SECONDS,
-        names::MIGRATIONS_PER_REQUEST,
     ] {
         assert_eq!(r.model_samples(suffix), Vec::<f64>::new(), "{suffix}");
     }
+    // The migration count is always known: none is 0, not unknown.
+    assert_eq!(r.model_samples(names::MIGRATIONS_PER_REQUEST), vec![0.0]);
     for op in ["tokenize", "detokenize"] {
         assert_eq!(
             r.samples(names::TOKENIZER_LATENCY_MS, &[("operation", op)]),

@@ -107,7 +107,7 @@ fn streamed(m: &Arc<ModelMetrics>, t: &Arc<RequestTracker>, t0: Instant, outcome
     for i in 0..21 {
         s.observe_chunk(3, t0 + Duration::from_millis(10 + i));
     }
-    s.set_migrations(1);
+    t.record_migration();
     s.finish(outcome);
 }
 

@@ -75,7 +75,7 @@ fn full_request(m: &Arc<ModelMetrics>) -> TimingInfo {
     t.record_tokenize_latency(Duration::from_millis(3));
     t.record_detokenize_latency(Duration::from_micros(90));
     let mut s = g.into_stream();
-    s.set_migrations(1);
+    t.record_migration();
     s.observe_chunk(1, at(37));
     s.observe_chunk(3, at(52));
     let timing = t.get_timing_info();

@@ -45,13 +45,7 @@ fn duration_ms(d: Duration) -> f64 {
 ///
 /// `ttft_pending`: the stream has not recorded TTFT (no token-bearing chunk went through a
 /// [`StreamMetrics`](crate::StreamMetrics)), so it is recorded here if the tracker knows it.
-/// `migrations`: the count the caller set, if any.
-pub(super) fn observe_end(
-    m: &ModelMetrics,
-    t: &RequestTracker,
-    ttft_pending: bool,
-    migrations: Option<u32>,
-) {
+pub(super) fn observe_end(m: &ModelMetrics, t: &RequestTracker, ttft_pending: bool) {
     let h = &m.h;
     let timing = t.get_timing_info();
     let stream = t.stream_stamps();
@@ -70,7 +64,7 @@ pub(super) fn observe_end(
     record(&h.kv_hit_rate, timing.kv_hit_rate);
     record(
         &h.kv_transfer,
-        t.kv_transfer_estimated_latency_ms().map(seconds),
+        timing.kv_transfer_estimated_latency_ms.map(seconds),
     );
 
     if stream.osl > 0 {
@@ -88,5 +82,6 @@ pub(super) fn observe_end(
         }
     }
 
-    record(&h.migrations, migrations.map(f64::from));
+    // Always known: a request that never migrated records 0.
+    h.migrations.record(f64::from(t.migrations()));
 }

@@ -41,7 +41,6 @@ pub struct RequestGuard {
     streaming: bool,
     /// The end was observed.
     ended: bool,
-    migrations: Option<u32>,
 }
 
 impl RequestGuard {
@@ -66,7 +65,6 @@ impl RequestGuard {
             ttft_recorded: false,
             streaming: false,
             ended: false,
-            migrations: None,
         }
     }
 
@@ -88,12 +86,6 @@ impl RequestGuard {
     /// The `request_type` label of this request.
     pub fn request_type(&self) -> RequestType {
         self.request_type
-    }
-
-    /// Sets how many times this request migrated, recorded in `migrations_per_request` at the
-    /// end (the last value set wins). A request whose count was never set records no sample.
-    pub fn set_migrations(&mut self, count: u32) {
-        self.migrations = Some(count);
     }
 
     /// The response stream starts: from now on a drop without an outcome is a client
@@ -173,12 +165,7 @@ impl RequestGuard {
         self.metrics
             .ended(self.endpoint, self.request_type, outcome)
             .increment(1);
-        observe_end(
-            &self.metrics,
-            &self.tracker,
-            !self.ttft_recorded,
-            self.migrations,
-        );
+        observe_end(&self.metrics, &self.tracker, !self.ttft_recorded);
     }
 }
 

@@ -127,11 +127,6 @@ impl StreamMetrics {
         self.guard.tracker()
     }
 
-    /// See [`RequestGuard::set_migrations`].
-    pub fn set_migrations(&mut self, count: u32) {
-        self.guard.set_migrations(count);
-    }
-
     /// Ends the request with `outcome` ([`RequestGuard::finish`]).
     pub fn finish(self, outcome: Outcome) {
         self.guard.finish(outcome);
