@@ -188,7 +188,9 @@ impl ChunkStream {
         } else {
             None
         };
-        Some(json_event(&self.head.chunk(text, first, None).with_nvext(nvext)))
+        Some(json_event(
+            &self.head.chunk(text, first, None).with_nvext(nvext),
+        ))
     }
 
     fn end(&mut self, rt: RequestTelemetry, reason: FinishReason) {

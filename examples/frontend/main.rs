@@ -151,8 +151,7 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
     // The server ends a disconnected request when it notices; give it a moment (bounded).
     let mut server = summary::ServerView::default();
     for _ in 0..50 {
-        server =
-            summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy());
+        server = summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy());
         if server.inflight == 0.0 && server.queued == 0.0 && server.workers_busy == 0 {
             break;
         }

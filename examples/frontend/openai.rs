@@ -300,7 +300,12 @@ impl ResponseHead {
 
     /// A stream chunk carrying `text` (the first chat chunk also carries the role) and, on the
     /// final chunk, the finish reason.
-    pub fn chunk<'a>(&'a self, text: &'a str, first: bool, finish: Option<&'static str>) -> Body<'a> {
+    pub fn chunk<'a>(
+        &'a self,
+        text: &'a str,
+        first: bool,
+        finish: Option<&'static str>,
+    ) -> Body<'a> {
         let content = (!text.is_empty() || finish.is_none()).then_some(text);
         let choice = match self.endpoint {
             Endpoint::ChatCompletions => Choice::ChatDelta {

@@ -236,7 +236,11 @@ impl Stats {
             };
             let n = pair.client.len();
             row(&format!("{name} client"), &|p| q(&pair.client, p), n);
-            row(&format!("{name} server (tracker)"), &|p| q(&pair.server, p), n);
+            row(
+                &format!("{name} server (tracker)"),
+                &|p| q(&pair.server, p),
+                n,
+            );
             row(
                 &format!("{name} client - server"),
                 &|p| q(&pair.client, p) - q(&pair.server, p),
@@ -269,7 +273,10 @@ impl Stats {
         println!("{:<34}{:>10}", "worker conflicts", run.conflicts);
         println!("{:<34}{:>10.0}", "in-flight at the end", server.inflight);
         println!("{:<34}{:>10.0}", "queued at the end", server.queued);
-        println!("{:<34}{:>10}", "workers busy at the end", server.workers_busy);
+        println!(
+            "{:<34}{:>10}",
+            "workers busy at the end", server.workers_busy
+        );
         self.print_cpu(run, done);
     }
 

@@ -238,7 +238,10 @@ fn describe_all() {
         ACTIVE_REQUESTS,
         "Number of requests currently being handled by the frontend, from HTTP handler entry to response completion"
     );
-    describe_gauge!(QUEUED_REQUESTS, "Number of requests in HTTP processing queue");
+    describe_gauge!(
+        QUEUED_REQUESTS,
+        "Number of requests in HTTP processing queue"
+    );
     describe_gauge!(DISCONNECTED_CLIENTS, "Number of disconnected clients");
     describe_counter!(
         MODEL_CANCELLATION_TOTAL,
@@ -468,7 +471,8 @@ impl RequestTelemetry {
                     (Some(finish), Some(osl)) if osl > last_osl && finish >= last_ms => {
                         let n = osl - last_osl;
                         let itl = (finish - last_ms) / n as f64 / 1000.0;
-                        f.itl.record_many(itl, usize::try_from(n).unwrap_or(usize::MAX));
+                        f.itl
+                            .record_many(itl, usize::try_from(n).unwrap_or(usize::MAX));
                         Some((finish, osl))
                     }
                     _ => Some((last_ms, last_osl)),
