@@ -19,6 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::BuildError;
 use serde_json::json;
 use std::future::Future;
@@ -142,11 +143,20 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, then waits for open requests.
+    ///
+    /// Connections get `TCP_NODELAY`: a stream's first chunk is a small write right after the
+    /// headers, and Nagle's algorithm would hold it until the client's (delayed) ACK of the
+    /// headers, about 40 ms on Linux, which the first measurement showed as client TTFT
+    /// 36 ms above the tracker's.
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let listener = listener.tap_io(|tcp| {
+            // Best effort: without it the answers are only slower, never wrong.
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await

@@ -208,59 +208,54 @@ impl Stats {
         let secs = run.elapsed.as_secs_f64();
         let done = self.done();
         println!(
-            "{:<34}{:>10}  ({} shed at the concurrency limit)",
+            "{:<38}{:>10}  ({} shed at the concurrency limit)",
             "requests sent", run.sent.sent, run.sent.shed
         );
-        println!("{:<34}{:>10.1}", "requests/s", done as f64 / secs);
-        println!("{:<34}{:>10.0}", "chunks/s", self.chunks as f64 / secs);
+        println!("{:<38}{:>10.1}", "requests/s", done as f64 / secs);
+        println!("{:<38}{:>10.0}", "chunks/s", self.chunks as f64 / secs);
         println!();
         println!(
-            "{:<34}{:>10}{:>10}{:>10}{:>10}{:>9}",
-            "latency (ms)", "p50", "p90", "p99", "max", "n"
+            "{:<38}{:>10}{:>10}{:>10}{:>10}{:>9}",
+            "latency, ms (server = tracker)", "p50", "p90", "p99", "max", "n"
         );
+        let q = |h: &Histogram<u64>, p: f64| h.value_at_quantile(p) as f64 / 1000.0;
         for (name, pair) in [
             ("TTFT", &self.ttft),
-            ("ITL (per-request mean)", &self.itl),
+            ("ITL, mean per request", &self.itl),
             ("total", &self.total),
         ] {
-            let q = |h: &Histogram<u64>, p: f64| h.value_at_quantile(p) as f64 / 1000.0;
-            let row = |label: &str, f: &dyn Fn(f64) -> f64, n: u64| {
+            let n = pair.client.len();
+            for (side, f) in [
+                ("client", &(|p| q(&pair.client, p)) as &dyn Fn(f64) -> f64),
+                ("server", &|p| q(&pair.server, p)),
+                ("client - server", &|p| {
+                    q(&pair.client, p) - q(&pair.server, p)
+                }),
+            ] {
                 println!(
-                    "{label:<34}{:>10.3}{:>10.3}{:>10.3}{:>10.3}{:>9}",
+                    "{:<38}{:>10.3}{:>10.3}{:>10.3}{:>10.3}{n:>9}",
+                    format!("{name} {side}"),
                     f(0.5),
                     f(0.9),
                     f(0.99),
                     f(1.0),
-                    n
                 );
-            };
-            let n = pair.client.len();
-            row(&format!("{name} client"), &|p| q(&pair.client, p), n);
-            row(
-                &format!("{name} server (tracker)"),
-                &|p| q(&pair.server, p),
-                n,
-            );
-            row(
-                &format!("{name} client - server"),
-                &|p| q(&pair.client, p) - q(&pair.server, p),
-                n,
-            );
+            }
         }
         println!(
-            "{:<34}{:>10}",
+            "{:<38}{:>10}",
             "server TTFT > client TTFT", self.server_ttft_above_client
         );
         println!();
-        println!("{:<34}{:>10}", "requests by status (client)", "");
+        println!("{:<38}{:>10}", "requests by status (client)", "");
         for (status, n) in &self.by_status {
-            println!("  {:<32}{:>10}", client_label(*status), n);
+            println!("  {:<36}{:>10}", client_label(*status), n);
         }
-        println!("{:<34}", "requests_total (server)");
+        println!("{:<38}", "requests_total (server)");
         for ((status, error_type), n) in &server.by_status {
             if *n > 0.0 {
                 let label = format!("{status}{{error_type=\"{error_type}\"}}");
-                println!("  {label:<32}{n:>10.0}");
+                println!("  {label:<36}{n:>10.0}");
             }
         }
         let kv = if self.kv_n == 0 {
@@ -269,12 +264,12 @@ impl Stats {
             self.kv_sum / self.kv_n as f64
         };
         println!();
-        println!("{:<34}{:>10.3}", "KV hit rate (mean)", kv);
-        println!("{:<34}{:>10}", "worker conflicts", run.conflicts);
-        println!("{:<34}{:>10.0}", "in-flight at the end", server.inflight);
-        println!("{:<34}{:>10.0}", "queued at the end", server.queued);
+        println!("{:<38}{:>10.3}", "KV hit rate (mean)", kv);
+        println!("{:<38}{:>10}", "worker conflicts", run.conflicts);
+        println!("{:<38}{:>10.0}", "in-flight at the end", server.inflight);
+        println!("{:<38}{:>10.0}", "queued at the end", server.queued);
         println!(
-            "{:<34}{:>10}",
+            "{:<38}{:>10}",
             "workers busy at the end", server.workers_busy
         );
         self.print_cpu(run, done);
@@ -283,12 +278,12 @@ impl Stats {
     fn print_cpu(&self, run: &RunFigures, done: u64) {
         let per_req = |ns: u64| ns as f64 / done.max(1) as f64 / 1000.0;
         let Some(cpu) = run.cpu_ns else {
-            println!("{:<34}{:>10}", "process CPU", "unknown");
+            println!("{:<38}{:>10}", "process CPU", "unknown");
             return;
         };
         let share = |ns: u64| 100.0 * ns as f64 / cpu.max(1) as f64;
         println!(
-            "{:<34}{:>10.2} s  ({:.0}% of one core; server and clients)",
+            "{:<38}{:>10.2} s  ({:.0}% of one core; server and clients)",
             "process CPU",
             cpu as f64 / 1e9,
             100.0 * cpu as f64 / 1e9 / run.elapsed.as_secs_f64()
@@ -298,7 +293,7 @@ impl Stats {
             ("request metrics CPU", run.spent.metrics_ns),
         ] {
             println!(
-                "{name:<34}{:>10.2} us/request  ({:.2}% of process CPU)",
+                "{name:<38}{:>10.2} us/request  ({:.2}% of process CPU)",
                 per_req(ns),
                 share(ns)
             );
