@@ -197,7 +197,8 @@ async fn run(cluster: &Cluster, mut backend: BackendTelemetry, job: Job, tx: &mp
     if tx.send(Event::Token(rng.u32(..))).await.is_err() {
         return;
     }
-    let mut tick = tokio::time::interval(job.itl);
+    // `interval` refuses a zero period; a sub-nanosecond `--itl-ms` means "as fast as possible".
+    let mut tick = tokio::time::interval(job.itl.max(Duration::from_nanos(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     tick.tick().await; // the first tick is immediate
     for produced in 2..=osl {
