@@ -1,0 +1,90 @@
+//! Command-line flags.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+/// An OpenAI-compatible frontend over a simulated disaggregated cluster, every request tracked
+/// by `reqtrack::RequestTracker`. By default it drives itself with real HTTP clients for
+/// `--duration` seconds and prints a summary; `--serve` serves until Ctrl-C with no load.
+#[derive(Debug, Parser)]
+#[command(name = "frontend", version)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Serve until Ctrl-C (or SIGTERM) without the built-in load.
+    #[arg(long)]
+    pub serve: bool,
+    /// The served model name.
+    #[arg(long, default_value = "reqtrack-sim")]
+    pub model: String,
+    /// Load: how long to send requests, in seconds (open requests then drain).
+    #[arg(long, default_value_t = 10.0, value_parser = positive_f64)]
+    pub duration: f64,
+    /// Load: mean arrival rate, requests per second (Poisson arrivals).
+    #[arg(long, default_value_t = 100.0, value_parser = positive_f64)]
+    pub qps: f64,
+    /// Load: most client requests open at once (arrivals beyond it are shed and counted).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    /// Load: share of streaming requests the client cuts off after a few chunks.
+    #[arg(long, default_value_t = 0.02, value_parser = share)]
+    pub disconnect_share: f64,
+    /// Load: share of deliberately bad requests (unknown model, `max_tokens` 0).
+    #[arg(long, default_value_t = 0.01, value_parser = share)]
+    pub error_share: f64,
+    /// Number of simulated prefill workers.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub prefill_workers: u32,
+    /// Number of simulated decode workers.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub decode_workers: u32,
+    /// Data-parallel ranks per worker.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub dp_ranks: u32,
+    /// Simulated decode pace: milliseconds between output tokens.
+    #[arg(long, default_value_t = 2.0, value_parser = positive_f64)]
+    pub itl_ms: f64,
+    /// Load: print one response's nvext JSON after the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed for the simulated workload.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= 1e6 {
+        Ok(v)
+    } else {
+        Err("must be a positive number up to 1e6".into())
+    }
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be between 0 and 1".into())
+    }
+}
+
+/// Parses the flags; a bad flag is one line on stderr and exit status 2.
+pub fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help / --version
+            print!("{e}");
+            std::process::exit(0);
+        }
+        Err(e) => {
+            let rendered = e.to_string();
+            let line = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{line}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `cargo run --release --example frontend`
+//!
+//! An OpenAI-compatible frontend (axum) over a simulated disaggregated cluster, every request
+//! tracked by a `reqtrack::RequestTracker` and counted in Dynamo's frontend metrics. By default
+//! it listens on `--listen` (127.0.0.1:8000), drives itself for `--duration` seconds with real
+//! HTTP clients (reqwest; open-loop Poisson arrivals, streaming, a few deliberate disconnects
+//! and bad requests), and prints a summary: client-measured TTFT / ITL / total next to the
+//! tracker's, requests by status on both sides, KV hit rate, in-flight at the end (must be 0),
+//! requests/s, chunks/s and CPU. `--serve` serves until Ctrl-C with no load.
+//!
+//! Exit status: 0; 1 if requests were still in flight at the end or the runtime failed; 2 on a
+//! bad flag or an address that cannot be bound (one line on stderr).
+
+mod cli;
+mod load;
+mod scrape;
+mod server;
+mod summary;
+
+use server::app::{App, Config};
+use server::meter;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: cli::Cli) -> ExitCode {
+    let listener = match TcpListener::bind(cli.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", cli.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let config = Config {
+        model: cli.model.clone(),
+        prefill_workers: cli.prefill_workers,
+        decode_workers: cli.decode_workers,
+        dp_ranks: cli.dp_ranks,
+        itl: Duration::from_secs_f64(cli.itl_ms / 1000.0),
+        seed: cli.seed,
+    };
+    let app = match App::new(config) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: cannot build the metrics recorder: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let code = if cli.serve {
+        eprintln!(
+            "frontend: serving {} on http://{} (Ctrl-C to stop)",
+            cli.model, cli.listen
+        );
+        shutdown_signal().await;
+        ExitCode::SUCCESS
+    } else {
+        drive(&cli, &app).await
+    };
+    let _ = stop.send(());
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Ok(()))) => code,
+        Ok(Ok(Err(e))) => {
+            eprintln!("error: server failed: {e}");
+            ExitCode::from(1)
+        }
+        _ => code,
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The built-in load, then the summary.
+async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
+    let base = format!("http://{}", cli.listen);
+    eprintln!(
+        "frontend: {} on {base}, {:.1} s of load at {} req/s, {} prefill + {} decode workers x {} dp ranks",
+        cli.model, cli.duration, cli.qps, cli.prefill_workers, cli.decode_workers, cli.dp_ranks
+    );
+    let cpu_start = meter::process_cpu_nanos();
+    let spent_start = app.telemetry().spent();
+    let start = Instant::now();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let collector = tokio::spawn(summary::collect(rx, start));
+    let sent = load::run(
+        load::LoadConfig {
+            base: base.clone(),
+            model: cli.model.clone(),
+            duration: Duration::from_secs_f64(cli.duration),
+            qps: cli.qps,
+            concurrency: cli.concurrency,
+            disconnect_share: cli.disconnect_share,
+            error_share: cli.error_share,
+            seed: cli.seed,
+        },
+        tx,
+    )
+    .await;
+    let elapsed = start.elapsed();
+    let cpu_ns = cpu_start
+        .zip(meter::process_cpu_nanos())
+        .map(|(a, b)| b.saturating_sub(a));
+    let spent_end = app.telemetry().spent();
+    let spent = meter::SpentTotals {
+        tracker_ns: spent_end.tracker_ns - spent_start.tracker_ns,
+        metrics_ns: spent_end.metrics_ns - spent_start.metrics_ns,
+    };
+    let Ok(stats) = collector.await else {
+        eprintln!("error: the collector failed");
+        return ExitCode::from(1);
+    };
+
+    // The server ends a disconnected request when it notices; give it a moment (bounded).
+    let mut server = summary::ServerView::default();
+    for _ in 0..50 {
+        server = summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy());
+        if server.inflight == 0.0 && server.queued == 0.0 && server.workers_busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = summary::RunFigures {
+        elapsed,
+        sent,
+        cpu_ns,
+        spent,
+        conflicts: app.telemetry().worker_conflicts(),
+    };
+    stats.print(&run, &server);
+    if cli.json {
+        if let Some(json) = stats.sample_json() {
+            println!("{json}");
+        }
+    }
+    if server.inflight != 0.0 || server.workers_busy != 0 {
+        eprintln!(
+            "error: {} requests still in flight, {} holding a worker",
+            server.inflight, server.workers_busy
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

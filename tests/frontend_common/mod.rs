@@ -1,0 +1,120 @@
+//! Shared by the frontend's integration tests: the example's server module tree (included
+//! through `#[path]`, so the tests drive the very code the example runs), a frontend on a
+//! loopback port, and reads of its `/metrics`.
+
+// The example's read-outs for its summary (CPU meters, ...) are not used by every test.
+#![allow(dead_code)]
+
+#[path = "../../examples/frontend/scrape.rs"]
+pub mod scrape;
+#[path = "../../examples/frontend/server.rs"]
+pub mod server;
+
+use server::app::{App, Config};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The model the test frontends serve.
+pub const MODEL: &str = "test-model";
+
+/// A frontend serving on `127.0.0.1:<free port>` until dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The application (its cluster and telemetry).
+    pub app: App,
+    /// A client.
+    pub client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestServer {
+    /// A frontend with the default cluster, serving [`MODEL`], 1 ms between tokens.
+    pub async fn start() -> Self {
+        let config = Config {
+            model: MODEL.to_owned(),
+            itl: Duration::from_millis(1),
+            ..Config::default()
+        };
+        let app = App::new(config).expect("recorder builds");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("bound address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let served = app.clone();
+        tokio::spawn(async move {
+            served
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Self {
+            base,
+            app,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    /// POSTs `body` as JSON to `path`.
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    /// The sum of `name` over samples with all of `labels`, from a fresh scrape.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        scrape::sum(&self.metrics().await, name, labels)
+    }
+
+    /// Polls `/metrics` (every 20 ms, for at most 10 s) until `done` holds for a scrape;
+    /// panics with `what` and the last scrape otherwise.
+    pub async fn wait_for_metrics(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let mut text = String::new();
+        for _ in 0..500 {
+            text = self.metrics().await;
+            if done(&text) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("never saw {what} in /metrics:\n{text}");
+    }
+}
+
+/// The `data:` payloads of a server-sent-events body, in order.
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.split("\n\n")
+        .filter_map(|event| {
+            event
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.trim().to_owned())
+        })
+        .collect()
+}
