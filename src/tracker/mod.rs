@@ -26,7 +26,8 @@
 //! # Files
 //!
 //! `stamps` (timestamps), `counts` (counts and durations), `workers` (phase and worker
-//! slots), `read` (derived figures and reports), `clock` (offsets from the base instant).
+//! slots), `read` (derived figures and reports), `clock` (offsets from the base instant),
+//! `wall_clock` (the arrival's wall-clock time from a per-thread monotonic→wall anchor).
 //!
 //! [`OnceStamp`]: crate::slot::OnceStamp
 //! [`LatestStamp`]: crate::slot::LatestStamp
@@ -39,13 +40,14 @@ mod clock;
 mod counts;
 mod read;
 mod stamps;
+mod wall_clock;
 mod workers;
 
 use crate::gate::PhaseGate;
 use crate::slot::{LatencySum, LatestStamp, OnceStamp, PackedPair, WorkerSlot};
 use crate::sync::AtomicU64;
 use std::fmt;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// The lifecycle of one LLM-serving request, recorded without locks or allocation.
 ///
@@ -82,7 +84,8 @@ pub struct RequestTracker {
     // ---- line 1: written once, read on every chunk --------------------------------------
     /// Monotonic base; every stored instant is a nanosecond offset from it.
     base: Instant,
-    /// Wall clock at arrival, ms since the Unix epoch. Written once in the constructor.
+    /// Wall clock at arrival, ms since the Unix epoch. Written once in the constructor
+    /// (derived from `base` through the thread's clock anchor in `new()`).
     received_epoch_ms: u64,
     prefill_start: OnceStamp,
     first_token: OnceStamp,
@@ -107,16 +110,16 @@ pub struct RequestTracker {
 }
 
 impl RequestTracker {
-    /// A tracker for a request received now (one monotonic and one wall-clock read; no
-    /// allocation).
+    /// A tracker for a request received now: one monotonic clock read, no allocation.
+    ///
+    /// The wall-clock arrival ([`request_received_epoch_ms`](Self::request_received_epoch_ms))
+    /// is derived from that read through this thread's clock anchor, refreshed when older than
+    /// 1 s: within a millisecond of `SystemTime::now()`, following a wall-clock step within
+    /// 1 s (see the `wall_clock` module for the bounds).
     #[inline]
     pub fn new() -> Self {
-        // `as_secs() * 1000 + subsec_millis()` rather than `as_millis()`: the same value
-        // without a 128-bit division (measured: ~10 ns of `new()`'s cost).
-        let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-            d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis())
-        });
-        Self::with_received_at(Instant::now(), epoch_ms)
+        let now = Instant::now();
+        Self::with_received_at(now, wall_clock::epoch_ms_at(now))
     }
 
     /// A tracker for a request received at `received` (monotonic) / `received_epoch_ms` (wall
