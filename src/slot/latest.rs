@@ -6,17 +6,26 @@
 //! # Encoding
 //!
 //! One `AtomicU64` in the shared `v + 1` encoding (`slot::encoding`): 0 is unset, `v + 1` means
-//! the largest recorded value is `v`. Because unset is the smallest word, `fetch_max` is the
-//! whole protocol.
+//! the largest recorded value is `v`. Because unset is the smallest word, a monotonic max over
+//! words is the whole protocol.
+//!
+//! # Shape: a CAS loop that gives up when it is beaten
+//!
+//! `record` is a `compare_exchange_weak` loop (`fetch_update`) that stops, without writing, as
+//! soon as the slot holds a value at least as large: before the first CAS and after every
+//! failed one. `AtomicU64::fetch_max` is a CAS loop on x86 too, but one that, having lost the
+//! race to a *later* finish, still CASes that larger value back over itself: a useless write
+//! that takes the cache line from the readers and the other writers again. With racing finishes
+//! (two streams at a block boundary, or the oversubscribed tail bench) the loser here costs one
+//! failed CAS and returns.
 //!
 //! # Orderings
 //!
-//! * `record` first loads with `Relaxed` and skips the RMW when the slot already holds a value
-//!   at least as large: that write would change nothing, and skipping it keeps a stale racer off
-//!   the cache line. The load can only be stale-low, never stale-high (the value only grows),
-//!   so a skip is always correct.
-//! * `fetch_max` is `Release` so a reader that `Acquire`-loads the finish sees what the finishing
-//!   thread recorded before it (its first token, its osl).
+//! * The loads (the first one and each CAS failure) are `Relaxed`: they decide only whether to
+//!   write, and the value only grows, so a stale load is stale-low and at worst costs a CAS that
+//!   fails; a skip is always correct.
+//! * The successful CAS is `Release` so a reader that `Acquire`-loads the finish sees what the
+//!   finishing thread recorded before it (its first token, its osl).
 //! * `get` is `Acquire`, pairing with it.
 
 use super::encoding::{decode, encode};
@@ -41,10 +50,12 @@ impl LatestStamp {
     #[inline]
     pub(crate) fn record(&self, value: u64) {
         let encoded = encode(value);
-        if self.bits.load(Ordering::Relaxed) >= encoded {
-            return;
-        }
-        self.bits.fetch_max(encoded, Ordering::Release);
+        // `Err` means a value at least as large is already there: nothing to write.
+        let _ = self
+            .bits
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
+                (word < encoded).then_some(encoded)
+            });
     }
 
     /// The largest value recorded, if any.
