@@ -326,11 +326,11 @@ fn finish_is_never_seen_before_its_first_token() {
 
 // ---- detokenize latency: one word while it fits, two wide words after ----------------------
 //
-// The slot (src/slot/sum.rs) packs a 40-bit nanosecond sum and a 23-bit count in one word and
+// The slot (src/slot/sum.rs) packs a 39-bit nanosecond sum and a 23-bit count in one word and
 // adds a sample with one CAS; a sample that does not fit moves the slot, once, to a wide sum
 // word plus a 63-bit count. These models race the packed adds, the move, and the wide adds.
 
-/// More than the packed 40-bit sum holds (2^40 ns is about 1099.5 s): recording it moves the
+/// More than the packed 39-bit sum holds (2^39 ns is about 550 s): recording it moves the
 /// slot to its wide words.
 const SPILLS: Duration = Duration::from_secs(1100);
 

@@ -7,7 +7,7 @@
 //! | [`LatestStamp`] | largest write (monotonic max) | one `AtomicU64`, `v + 1` |
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |
 //! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts | one 128-bit atomic |
-//! | [`LatencySum`] | saturating sum + count | one `AtomicU64` (40-bit sum, 23-bit count), spilling once to two |
+//! | [`LatencySum`] | saturating sum + count | one `AtomicU64` (39-bit sum, 23-bit count), spilling once to two |
 //!
 //! [`WorkerType`] and the triple a worker slot holds ([`WorkerInfo`]) live here too.
 

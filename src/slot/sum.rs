@@ -7,18 +7,23 @@
 //!
 //! Two `AtomicU64`s, `word` and `wide_sum` (16 bytes, as two plain counters would be).
 //!
-//! * **Packed** (bit 63 of `word` clear; the state from `new()`): `word = sum << 23 | count`,
-//!   a [`PACKED_SUM_BITS`]-bit sum in nanoseconds (up to 2^40 − 1 ns, about 18 minutes) and a
-//!   [`PACKED_COUNT_BITS`]-bit count (up to 2^23 − 1 = 8 388 607 samples). `wide_sum` is not
-//!   read. One sample is one CAS on `word`, and a reader sees sum and count of the same samples.
+//! * **Packed** (bits 63 and 39 of `word` clear; the state from `new()`):
+//!   `word = count << 40 | sum`, a [`PACKED_SUM_BITS`]-bit sum in nanoseconds in bits 0..39
+//!   (up to 2^39 − 1 ns, about 9 minutes) and a [`PACKED_COUNT_BITS`]-bit count in bits 40..63
+//!   (up to 2^23 − 1 = 8 388 607 samples). Bit 39 is a guard: a sample under 2^39 ns added to
+//!   a packed sum can carry into it and no further, and a count at its maximum plus one
+//!   carries into bit 63; so `next = word + (1 << 40 | nanos)` fits exactly when neither
+//!   `word` nor `next` has bit 63 or 39 set, one test on the fast path. `wide_sum` is not
+//!   read. One sample is one CAS on `word`, and a reader sees sum and count of the same
+//!   samples.
 //! * **Wide** (bit 63 set; entered at most once, never left): the low 63 bits of `word` are
 //!   the count, saturating at [`MAX_SAMPLES`] (2^63 − 1), and `wide_sum` is the sum, saturating
 //!   at `u64::MAX` nanoseconds (about 584 years). One sample is two RMWs, as before this
-//!   encoding: a request reaches this state only after 18 minutes of detokenizing, 8 M tokens,
-//!   or one absurd sample.
+//!   encoding: a request reaches this state only after 9 minutes of detokenizing, 8 M tokens,
+//!   or one sample of 9 minutes or more.
 //!
-//! A sample that would overflow either packed field (the sample alone 2^40 ns or more, the sum,
-//! or the count) *spills*: the spilling thread raises `wide_sum` to the packed sum with
+//! A sample that would overflow either packed field (the sample alone 2^39 ns or more, the
+//! sum, or the count) *spills*: the spilling thread raises `wide_sum` to the packed sum with
 //! `fetch_max`, then CASes `word` from that packed value to `WIDE | count`, and adds its
 //! sample the wide way. Packed sums only grow, so every packed value a racing spiller read
 //! holds at most the sum of the one that won the CAS: a loser's `fetch_max` changes nothing,
@@ -27,6 +32,10 @@
 //! sum anywhere (a `load` + `fetch_add` fast path racing a saturating add wrapped the sum: the
 //! `interleave` fuzz target found it, `fuzz/regressions/interleave/
 //! detokenize_fast_add_wraps_after_saturation`).
+//!
+//! A `fetch_add` fast path (one RMW, no load) was weighed and left out: it cannot refuse an add
+//! that does not fit, so it needs headroom for every add in flight past the threshold, and
+//! those are bounded only by the number of threads in the process.
 //!
 //! # Orderings
 //!
@@ -53,48 +62,62 @@
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// Bits of the packed count (the low bits of the word).
+/// Bits of the packed nanosecond sum (the low bits of the word).
+pub(crate) const PACKED_SUM_BITS: u32 = 39;
+/// Bits of the packed count (above the sum's guard bit, below the wide flag).
 pub(crate) const PACKED_COUNT_BITS: u32 = 23;
-/// Bits of the packed nanosecond sum (above the count, below the wide flag).
-pub(crate) const PACKED_SUM_BITS: u32 = 40;
 /// The largest count: 2^63 − 1 (the wide word's 63 bits); the count saturates there.
 pub(crate) const MAX_SAMPLES: u64 = !WIDE;
 
-/// Set in `word` once the slot is wide.
+/// Set in `word` once the slot is wide; while packed, the count's guard bit.
 const WIDE: u64 = 1 << 63;
-/// The packed count field.
+/// The packed sum's guard bit, just above it.
+const SUM_GUARD: u64 = 1 << PACKED_SUM_BITS;
+/// Where the packed count starts.
+const COUNT_SHIFT: u32 = PACKED_SUM_BITS + 1;
+/// The packed count field, shifted down.
 const PACKED_COUNT_MASK: u64 = (1 << PACKED_COUNT_BITS) - 1;
-/// The largest packed sum, in nanoseconds.
-const PACKED_SUM_MAX: u64 = (1 << PACKED_SUM_BITS) - 1;
+/// The largest packed sum, in nanoseconds; also the packed sum field's mask.
+const PACKED_SUM_MAX: u64 = SUM_GUARD - 1;
 
 const _: () = assert!(
-    PACKED_COUNT_BITS + PACKED_SUM_BITS == 63,
-    "63 bits plus the flag"
+    COUNT_SHIFT + PACKED_COUNT_BITS == 63,
+    "sum, its guard and the count fill the 63 bits below the flag"
 );
 
-/// The packed word after adding one sample of `nanos`, or `None` if it does not fit.
+/// The packed word after adding one sample of `nanos`, or `None` if it does not fit (or the
+/// word is wide).
 #[inline]
 fn packed_add(word: u64, nanos: u64) -> Option<u64> {
-    let count = word & PACKED_COUNT_MASK;
-    let sum = word >> PACKED_COUNT_BITS;
-    // `sum <= PACKED_SUM_MAX`, so `PACKED_SUM_MAX - sum` cannot underflow.
-    if count == PACKED_COUNT_MASK || nanos > PACKED_SUM_MAX - sum {
+    if nanos > PACKED_SUM_MAX {
         return None;
     }
-    // Both fields stay in range: no carry leaves the count, none reaches the flag.
-    Some(word + ((nanos << PACKED_COUNT_BITS) | 1))
+    // `word` packed: the sum stays below 2^40 (at most into its guard) and the count at most
+    // carries into the flag, so the add cannot wrap; `word` wide: it may wrap, and is refused
+    // for its own flag.
+    let next = word.wrapping_add((1 << COUNT_SHIFT) | nanos);
+    ((word | next) & (WIDE | SUM_GUARD) == 0).then_some(next)
+}
+
+/// `word` for a packed `(sum, count)` (tests and the spill's inverse).
+#[cfg(all(test, not(reqtrack_model)))]
+const fn pack(sum: u64, count: u64) -> u64 {
+    count << COUNT_SHIFT | sum
 }
 
 /// `(sum, count)` of a packed word.
 #[inline]
 fn unpack(word: u64) -> (u64, u64) {
-    (word >> PACKED_COUNT_BITS, word & PACKED_COUNT_MASK)
+    (
+        word & PACKED_SUM_MAX,
+        (word >> COUNT_SHIFT) & PACKED_COUNT_MASK,
+    )
 }
 
 /// A saturating nanosecond sum and a sample count.
 #[derive(Debug)]
 pub(crate) struct LatencySum {
-    /// Packed `sum << 23 | count`, or `WIDE | count` once wide.
+    /// Packed `count << 40 | sum`, or `WIDE | count` once wide.
     word: AtomicU64,
     /// The sum once wide, saturating at `u64::MAX`; unused while packed.
     wide_sum: AtomicU64,
@@ -110,8 +133,29 @@ impl LatencySum {
     }
 
     /// Adds one sample of `nanos` nanoseconds: one CAS while packed.
+    ///
+    /// The fast path is one load, the fit check and one CAS, with everything else (a lost
+    /// race, a spill, the wide state) out of line, so it needs no saved registers.
     #[inline]
     pub(crate) fn add(&self, nanos: u64) {
+        let word = self.word.load(Ordering::Acquire);
+        if let Some(next) = packed_add(word, nanos) {
+            if self
+                .word
+                .compare_exchange_weak(word, next, Ordering::Relaxed, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+        }
+        self.add_slow(nanos);
+    }
+
+    /// [`add`](Self::add) after its first attempt: retries the packed CAS, spills when the
+    /// sample does not fit, or adds to the wide words.
+    #[cold]
+    #[inline(never)]
+    fn add_slow(&self, nanos: u64) {
         let mut word = self.word.load(Ordering::Acquire);
         while word & WIDE == 0 {
             match packed_add(word, nanos) {
@@ -134,7 +178,6 @@ impl LatencySum {
     }
 
     /// Moves the packed `word` to the wide words; `Err` with the current word if it changed.
-    #[cold]
     fn spill(&self, word: u64) -> Result<u64, u64> {
         let (sum, count) = unpack(word);
         self.wide_sum.fetch_max(sum, Ordering::Relaxed);
@@ -143,7 +186,6 @@ impl LatencySum {
     }
 
     /// Adds one sample to the wide words (the slot is wide).
-    #[cold]
     fn add_wide(&self, nanos: u64) {
         // The closures return `Some` (sum) or stop at the ceiling (count): no wrap either way.
         let _ = self
@@ -229,10 +271,7 @@ mod tests {
     fn count_past_the_packed_field_spills_and_keeps_the_sum() {
         let l = LatencySum::new();
         // Fill the packed count without 8 M calls: the word is the state.
-        l.word.store(
-            (100 << PACKED_COUNT_BITS) | PACKED_COUNT_MAX,
-            Ordering::Relaxed,
-        );
+        l.word.store(pack(100, PACKED_COUNT_MAX), Ordering::Relaxed);
         assert_eq!(l.get(), (100, PACKED_COUNT_MAX));
         l.add(5);
         assert!(is_wide(&l));
@@ -269,6 +308,41 @@ mod tests {
         l.add(1);
         assert_eq!(l.get(), (u64::MAX, MAX_SAMPLES));
         assert!(is_wide(&l), "the flag survives a saturated count");
+    }
+
+    #[test]
+    fn a_wide_word_never_takes_the_packed_path() {
+        for word in [
+            WIDE,
+            WIDE | 5,
+            WIDE | PACKED_SUM_MAX,
+            u64::MAX,
+            u64::MAX - 3,
+        ] {
+            for nanos in [0, 1, PACKED_SUM_MAX] {
+                assert_eq!(packed_add(word, nanos), None, "{word:#x} + {nanos}");
+            }
+        }
+    }
+
+    #[test]
+    fn packed_add_moves_both_fields_by_exactly_one_sample() {
+        let word = pack(PACKED_SUM_MAX - 9, PACKED_COUNT_MAX - 1);
+        assert_eq!(
+            packed_add(word, 9).map(unpack),
+            Some((PACKED_SUM_MAX, PACKED_COUNT_MAX))
+        );
+        assert_eq!(packed_add(word, 10), None, "the sum would reach its guard");
+        assert_eq!(
+            packed_add(pack(0, PACKED_COUNT_MAX), 0),
+            None,
+            "the count is full"
+        );
+        assert_eq!(
+            packed_add(0, PACKED_SUM_MAX + 1),
+            None,
+            "the sample alone is too large"
+        );
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl RequestTracker {
     }
 
     /// Adds one detokenize sample (once per generated token): one atomic CAS while the sum is
-    /// under 2^40 ns (about 18 minutes) and the count under 2^23; two RMWs after. The sum
+    /// under 2^39 ns (about 9 minutes) and the count under 2^23; two RMWs after. The sum
     /// saturates at `u64::MAX` nanoseconds and the count at 2^63 − 1 instead of wrapping.
     #[inline]
     pub fn record_detokenize_latency(&self, l: Duration) {
