@@ -76,9 +76,10 @@ use std::time::Instant;
 /// # Layout
 ///
 /// 192 bytes, three cache lines grouped by who writes them: stamps written once and read on
-/// every chunk; the finish, pairs and phase (written per block or per phase); and the
-/// per-token detokenize counters with the rarely read fields. The per-token writes of the
-/// stream therefore never invalidate the line a chunk reader needs.
+/// every chunk; the finish, osl, kv hit and phase (written per block or per phase, read on
+/// every chunk); and the per-token detokenize counters with the fields no chunk reads (isl,
+/// tokenize latency, workers). The per-token writes of the stream therefore never invalidate
+/// a line a chunk reader needs (`get_timing_info` and `avg_itl_ms` read lines 1 and 2 only).
 #[repr(C, align(64))]
 pub struct RequestTracker {
     // ---- line 1: written once, read on every chunk --------------------------------------
@@ -96,13 +97,15 @@ pub struct RequestTracker {
     finish: LatestStamp,
     /// `(overlap_blocks, isl_blocks)`.
     kv_hit: PackedPair,
-    /// `(cached_tokens, isl_tokens)`.
-    isl: PackedPair,
+    /// Output tokens so far; last write wins. Written with the finish at each block, read
+    /// with it by every chunk (`avg_itl_ms`, `get_timing_info`).
+    osl: AtomicU64,
     gate: PhaseGate,
     // ---- line 3: written per token (detokenize), rarely read ----------------------------
     detokenize: LatencySum,
-    /// Output tokens so far; last write wins.
-    osl: AtomicU64,
+    /// `(cached_tokens, isl_tokens)`: written once by the router, read only by the snapshot
+    /// and its getters.
+    isl: PackedPair,
     /// Tokenize latency, nanoseconds.
     tokenize: OnceStamp,
     prefill_worker: WorkerSlot,
@@ -174,5 +177,46 @@ impl fmt::Debug for RequestTracker {
         f.debug_struct("RequestTracker")
             .field("snapshot", &self.snapshot())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::RequestTracker;
+    use std::mem::offset_of;
+
+    fn line(offset: usize) -> usize {
+        offset / 64
+    }
+
+    #[test]
+    fn the_chunk_readers_fields_share_no_line_with_the_per_token_counter() {
+        let per_token = line(offset_of!(RequestTracker, detokenize));
+        for (name, offset) in [
+            ("base", offset_of!(RequestTracker, base)),
+            (
+                "received_epoch_ms",
+                offset_of!(RequestTracker, received_epoch_ms),
+            ),
+            ("prefill_start", offset_of!(RequestTracker, prefill_start)),
+            ("first_token", offset_of!(RequestTracker, first_token)),
+            (
+                "router_queue_depth",
+                offset_of!(RequestTracker, router_queue_depth),
+            ),
+            ("finish", offset_of!(RequestTracker, finish)),
+            ("kv_hit", offset_of!(RequestTracker, kv_hit)),
+            ("osl", offset_of!(RequestTracker, osl)),
+        ] {
+            assert_ne!(line(offset), per_token, "{name} is on the detokenize line");
+        }
+    }
+
+    #[test]
+    fn osl_and_the_finish_share_a_line() {
+        assert_eq!(
+            line(offset_of!(RequestTracker, osl)),
+            line(offset_of!(RequestTracker, finish))
+        );
     }
 }
