@@ -15,6 +15,9 @@
 //!   together.
 //! * `stream_with_{N-1}_readers`: one stream thread; N − 1 threads read the timing in a loop.
 //!
+//! Each run takes a fresh tracker every 2^20 tokens (`common::per_tracker`): a request's
+//! worth of tokens per tracker, not one endless request.
+//!
 //! Thread counts: 2, 4, 8, 16 where the machine has the cores; `REQTRACK_BENCH_THREADS=2,4,8,16`
 //! runs exactly those (`benches/scaling.sh` does, and prints one table).
 //!
@@ -32,7 +35,7 @@ mod common;
 #[path = "reference/mod.rs"]
 mod reference;
 
-use common::{ready, thread_counts};
+use common::{per_tracker, ready, thread_counts};
 use reference::RefTracker;
 
 /// Tokens per KV block: osl + finish (and the router's writes) at each block boundary.
@@ -212,30 +215,41 @@ fn run_stream_with_readers<T: Shape>(readers: usize, iters: u64) -> Duration {
 }
 
 fn contention(c: &mut Criterion) {
+    // Every run takes a fresh tracker per `TOKENS_PER_TRACKER` tokens (see `common`).
     let mut g = c.benchmark_group("production_shape");
     g.bench_function("reqtrack", |b| {
-        b.iter_custom(run_production::<RequestTracker>)
+        b.iter_custom(|iters| per_tracker(iters, run_production::<RequestTracker>))
     });
-    g.bench_function("reference", |b| b.iter_custom(run_production::<RefTracker>));
+    g.bench_function("reference", |b| {
+        b.iter_custom(|iters| per_tracker(iters, run_production::<RefTracker>))
+    });
     g.finish();
 
     for threads in thread_counts(&[2, 4, 8, 16]) {
         let mut g = c.benchmark_group(format!("all_writers_{threads}_threads"));
         g.bench_function("reqtrack", |b| {
-            b.iter_custom(|iters| run_all_writers::<RequestTracker>(threads, iters))
+            b.iter_custom(|iters| {
+                per_tracker(iters, |n| run_all_writers::<RequestTracker>(threads, n))
+            })
         });
         g.bench_function("reference", |b| {
-            b.iter_custom(|iters| run_all_writers::<RefTracker>(threads, iters))
+            b.iter_custom(|iters| per_tracker(iters, |n| run_all_writers::<RefTracker>(threads, n)))
         });
         g.finish();
 
         let readers = threads - 1;
         let mut g = c.benchmark_group(format!("stream_with_{readers}_readers"));
         g.bench_function("reqtrack", |b| {
-            b.iter_custom(|iters| run_stream_with_readers::<RequestTracker>(readers, iters))
+            b.iter_custom(|iters| {
+                per_tracker(iters, |n| {
+                    run_stream_with_readers::<RequestTracker>(readers, n)
+                })
+            })
         });
         g.bench_function("reference", |b| {
-            b.iter_custom(|iters| run_stream_with_readers::<RefTracker>(readers, iters))
+            b.iter_custom(|iters| {
+                per_tracker(iters, |n| run_stream_with_readers::<RefTracker>(readers, n))
+            })
         });
         g.finish();
     }

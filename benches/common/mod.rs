@@ -44,6 +44,28 @@ pub fn thread_counts(defaults: &[usize]) -> Vec<usize> {
     defaults.iter().copied().filter(|&n| n <= cores).collect()
 }
 
+/// Tokens one tracker takes in a bench before a fresh one replaces it: 2^20, far below the
+/// 2^23 samples after which reqtrack's detokenize slot spills to its (two-RMW) wide state, so
+/// a long criterion run measures the path a real request takes (thousands of tokens), not
+/// one 100-million-token request.
+pub const TOKENS_PER_TRACKER: u64 = 1 << 20;
+
+/// `run(n)` over `iters` in pieces of at most [`TOKENS_PER_TRACKER`], each on a fresh tracker
+/// (`run` builds it, outside its timing), the times summed.
+pub fn per_tracker(
+    iters: u64,
+    mut run: impl FnMut(u64) -> std::time::Duration,
+) -> std::time::Duration {
+    let mut left = iters;
+    let mut total = std::time::Duration::ZERO;
+    while left > 0 {
+        let n = left.min(TOKENS_PER_TRACKER);
+        total += run(n);
+        left -= n;
+    }
+    total
+}
+
 // Not every bench binary measures allocations.
 #[allow(unused_imports)]
 pub use reqtrack_check::alloc::{CountingAlloc, allocations};
