@@ -21,6 +21,7 @@ set xtics rotate by -35 scale 0 nomirror
 set key top left
 set grid ytics
 set bmargin 7
+set rmargin 9
 plot data using 2:xtic(1) title 'reqtrack' lc rgb '#1b9e77', \
      '' using 3 title 'reference' lc rgb '#d95f02', \
      '' using 0:(($3 > $2 ? $3 : $2) * 1.5):(sprintf("%.2f×", $4)) with labels font ',10' notitle
