@@ -497,7 +497,47 @@ fn osl_and_finish_are_read_as_one_value() {
     });
 }
 
-/// Detokenize sum and count: a reader that sees n samples sees at least their sum.
+// ---- detokenize latency: one word while it fits, two wide words after ----------------------
+//
+// The slot (src/slot/sum.rs) packs a 39-bit nanosecond sum and a 23-bit count in one word and
+// adds a sample with one CAS; a sample that does not fit moves the slot, once, to a wide sum
+// word plus a 63-bit count. These models race the packed adds, the move, and the wide adds.
+
+/// More than the packed 39-bit sum holds (2^39 ns is about 550 s): recording it moves the
+/// slot to its wide words.
+const SPILLS: Duration = Duration::from_secs(1100);
+
+/// One read of the pair (`snapshot()` reads sum and count with one `get()`): `(sum in ns,
+/// count)`. The snapshot's f64 milliseconds hold these sums exactly enough to round back.
+fn detok_pair(t: &RequestTracker) -> (Option<u128>, u64) {
+    let s = t.snapshot();
+    let sum = s.detokenize_total_ms.map(|ms| (ms * 1e6).round() as u128);
+    (sum, s.detokenize_count)
+}
+
+/// Two writers add `a` and `b` while a reader takes one pair read; returns what the reader saw
+/// and the final `(sum, count)`.
+fn race_two_samples(a: Duration, b: Duration) -> ((Option<u128>, u64), (Duration, u64)) {
+    let (t, _) = tracker();
+    let started = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = [a, b]
+        .into_iter()
+        .map(|d| {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || t.record_detokenize_latency(d))
+        })
+        .collect();
+    observe_started(&started);
+    let seen = detok_pair(&t);
+    for h in writers {
+        h.join().unwrap();
+    }
+    let total = t.detokenize_total_latency().expect("two samples recorded");
+    (seen, (total, t.detokenize_count()))
+}
+
+/// Detokenize sum and count: a reader that sees n samples sees at least their sum, and the
+/// getters agree at the end.
 #[test]
 fn detokenize_count_never_runs_ahead_of_the_sum() {
     loom::model(|| {
@@ -523,6 +563,76 @@ fn detokenize_count_never_runs_ahead_of_the_sum() {
         }
         assert_eq!(t.detokenize_total_latency(), Some(Duration::from_nanos(10)));
         assert_eq!(t.detokenize_count(), 2);
+    });
+}
+
+/// Packed: sum and count are one word, so one read sees the sum and the count of the same
+/// samples, exactly.
+#[test]
+fn detokenize_packed_pair_is_read_whole() {
+    loom::model(|| {
+        let (seen, end) = race_two_samples(Duration::from_nanos(5), Duration::from_nanos(7));
+        assert!(
+            matches!(
+                seen,
+                (None, 0) | (Some(5), 1) | (Some(7), 1) | (Some(12), 2)
+            ),
+            "{seen:?}"
+        );
+        assert_eq!(end, (Duration::from_nanos(12), 2));
+    });
+}
+
+/// A sample too large for the packed word races a small one: the move to the wide words loses
+/// nothing, and a reader never sees a count whose samples the sum does not cover.
+#[test]
+fn detokenize_spill_to_wide_words_keeps_every_sample() {
+    loom::model(|| {
+        let big = SPILLS.as_nanos();
+        let (seen, end) = race_two_samples(SPILLS, Duration::from_nanos(5));
+        match seen {
+            (None, 0) => {}
+            (Some(sum), 1) => assert!([5, big, big + 5].contains(&sum), "{seen:?}"),
+            (Some(sum), 2) => assert_eq!(sum, big + 5, "{seen:?}"),
+            _ => panic!("count ahead of the sum: {seen:?}"),
+        }
+        assert_eq!(end, (SPILLS + Duration::from_nanos(5), 2));
+    });
+}
+
+/// Two writers both move the slot to its wide words at once: exactly one move wins, and the
+/// loser's sample lands in the wide sum.
+#[test]
+fn detokenize_racing_spills_count_both_samples() {
+    loom::model(|| {
+        let big = SPILLS.as_nanos();
+        let (seen, end) = race_two_samples(SPILLS, SPILLS);
+        match seen {
+            (None, 0) => {}
+            (Some(sum), 1) => assert!(sum == big || sum == 2 * big, "{seen:?}"),
+            (Some(sum), 2) => assert_eq!(sum, 2 * big, "{seen:?}"),
+            _ => panic!("count ahead of the sum: {seen:?}"),
+        }
+        assert_eq!(end, (SPILLS * 2, 2));
+    });
+}
+
+/// The bug `fuzz/regressions/interleave/detokenize_fast_add_wraps_after_saturation` recorded:
+/// a sample that saturates the sum on its own, racing another sample. The sum stays at
+/// `u64::MAX` ns and never wraps.
+#[test]
+fn detokenize_saturating_sample_racing_another_never_wraps() {
+    loom::model(|| {
+        let (seen, end) = race_two_samples(Duration::MAX, Duration::from_nanos(5));
+        let max = u128::from(u64::MAX);
+        match seen {
+            (None, 0) => {}
+            // The snapshot's f64 ms rounds u64::MAX ns up to 2^64.
+            (Some(sum), 1) => assert!(sum == 5 || sum >= max, "{seen:?}"),
+            (Some(sum), 2) => assert!(sum >= max, "{seen:?}"),
+            _ => panic!("count ahead of the sum: {seen:?}"),
+        }
+        assert_eq!(end, (Duration::from_nanos(u64::MAX), 2));
     });
 }
 

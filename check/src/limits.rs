@@ -21,6 +21,9 @@ pub(crate) const MAX_NANOS: u64 = u64::MAX - 1;
 /// The largest conflict count one worker slot holds (`2^28 - 1`).
 pub(crate) const MAX_SLOT_CONFLICTS: u32 = (1 << 28) - 1;
 
+/// The largest detokenize sample count (`2^63 - 1`); the count saturates there.
+pub(crate) const MAX_DETOKENIZE_COUNT: u64 = (1 << 63) - 1;
+
 /// The largest count a packed pair stores (`2^32 - 2`); the library exports the same value.
 pub(crate) const MAX_COUNT: u64 = (u32::MAX - 1) as u64;
 

@@ -4,7 +4,7 @@
 //! Every tracker observable is recomputed here independently, so a fuzz input that makes the
 //! tracker and the model disagree is a bug in one of them.
 
-use crate::limits::{MAX_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS, MAX_THREADS};
+use crate::limits::{MAX_COUNT, MAX_DETOKENIZE_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS, MAX_THREADS};
 use crate::merged::Merged;
 use crate::op::{Op, Read};
 use reqtrack::{RequestPhase, RequestSnapshot, TimingInfo, WorkerIdInfo, WorkerType};
@@ -255,7 +255,7 @@ impl Model {
             Op::Detokenize(d) => {
                 let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
                 self.detok_sum = self.detok_sum.saturating_add(n);
-                self.detok_count = self.detok_count.wrapping_add(1);
+                self.detok_count = (self.detok_count + 1).min(MAX_DETOKENIZE_COUNT);
                 Unit
             }
             Op::QueueDepth(n) => match u64::try_from(n) {

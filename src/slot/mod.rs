@@ -8,7 +8,7 @@
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |
 //! | [`KvHitSlot`] | first valid `(overlap, isl_blocks)`, overlap possibly fractional | one 128-bit atomic: `isl_blocks + 1`, overlap's `f64` bits |
 //! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts; a merged triple until an own write | one 128-bit atomic |
-//! | [`LatencySum`] | saturating sum + count | two `AtomicU64` |
+//! | [`LatencySum`] | saturating sum + count | one `AtomicU64` (39-bit sum, 23-bit count), spilling once to two |
 //!
 //! [`OverlapRejected`], [`WorkerType`] and the triple a worker slot holds ([`WorkerInfo`]) live here too.
 
