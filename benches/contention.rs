@@ -69,8 +69,7 @@ macro_rules! impl_shape {
             fn token(&self, i: u64) {
                 self.record_detokenize_latency(Duration::from_nanos(700));
                 if i % BLOCK == BLOCK - 1 {
-                    self.record_osl(i as usize + 1);
-                    self.record_finish();
+                    self.record_osl_and_finish(i as usize + 1);
                 }
             }
             fn chunk_read(&self) {

@@ -32,8 +32,7 @@ macro_rules! lifecycle {
             for _ in 0..4 {
                 $tr.record_detokenize_latency(Duration::from_nanos(900));
             }
-            $tr.record_osl(block * 4);
-            $tr.record_finish();
+            $tr.record_osl_and_finish(block * 4);
         }
         $tr.observe_first_token_gauges();
         $tr.observe_finish_gauges();

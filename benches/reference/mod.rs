@@ -165,6 +165,13 @@ impl RefTracker {
         self.osl_tokens.store(osl as u64, Ordering::Relaxed);
     }
 
+    /// A block boundary the reference's way: the two separate calls its callers make (it has
+    /// no combined call), so the benches compare the same work.
+    pub fn record_osl_and_finish(&self, osl: usize) {
+        self.record_osl(osl);
+        self.record_finish();
+    }
+
     pub fn prefill_wait_time_ms(&self) -> Option<f64> {
         self.prefill_start_time
             .get()
