@@ -4,8 +4,9 @@
 
 mod frontend_common;
 
-use frontend_common::server::telemetry::{INFLIGHT_REQUESTS, REQUESTS_TOTAL, UNKNOWN_MODEL};
+use frontend_common::server::telemetry::UNKNOWN_MODEL;
 use frontend_common::{MODEL, TestServer};
+use reqtrack::names::{INFLIGHT_REQUESTS, REQUESTS_TOTAL};
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
@@ -40,8 +41,7 @@ async fn expect_counted(
     error_type: &str,
 ) {
     let text = server.metrics().await;
-    let total =
-        |labels: &[(&str, &str)]| frontend_common::scrape::sum(&text, REQUESTS_TOTAL, labels);
+    let total = |labels: &[(&str, &str)]| frontend_common::sum(&text, REQUESTS_TOTAL, labels);
     assert_eq!(total(&[]), 1.0, "one request counted in all:\n{text}");
     assert_eq!(
         total(&[
@@ -54,10 +54,7 @@ async fn expect_counted(
         1.0,
         "counted under its labels:\n{text}"
     );
-    assert_eq!(
-        frontend_common::scrape::sum(&text, INFLIGHT_REQUESTS, &[]),
-        0.0
-    );
+    assert_eq!(frontend_common::sum(&text, INFLIGHT_REQUESTS, &[]), 0.0);
 }
 
 fn chat(extra: Value) -> String {
