@@ -4,13 +4,14 @@
 mod frontend_common;
 
 use frontend_common::server::headers::{server_timing, tgi_stages};
-use frontend_common::server::telemetry::{
-    DISCONNECTED_CLIENTS, INFLIGHT_REQUESTS, INTER_TOKEN_LATENCY_SECONDS, MODEL_CANCELLATION_TOTAL,
-    OUTPUT_SEQUENCE_TOKENS, OUTPUT_TOKENS_TOTAL, QUEUED_REQUESTS, REQUESTS_TOTAL,
-    TIME_TO_FIRST_TOKEN_SECONDS, TimingReport, log_buckets,
-};
+use frontend_common::server::telemetry::{MODEL_CANCELLATION_TOTAL, TimingReport, metric_name};
 use frontend_common::{MODEL, TestServer, scrape, sse_data};
 use futures_util::StreamExt;
+use reqtrack::DEFAULT_BUCKETS;
+use reqtrack::names::{
+    DISCONNECTED_CLIENTS, INFLIGHT_REQUESTS, INTER_TOKEN_LATENCY_SECONDS, OUTPUT_SEQUENCE_TOKENS,
+    OUTPUT_TOKENS_TOTAL, QUEUED_REQUESTS, REQUESTS_TOTAL, TIME_TO_FIRST_TOKEN_SECONDS,
+};
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
@@ -317,7 +318,7 @@ async fn a_finished_stream_is_counted_with_ttft_itl_and_sequence_lengths() {
     let body = chat(json!({ "stream": true, "max_tokens": 40, "ignore_eos": true }));
     let _ = s.post(CHAT, body).await.text().await.unwrap();
     let text = s.metrics().await;
-    let sum = |name: &str, labels: &[(&str, &str)]| scrape::sum(&text, name, labels);
+    let sum = |name: &str, labels: &[(&str, &str)]| frontend_common::sum(&text, name, labels);
     let success = [
         ("model", MODEL),
         ("endpoint", "chat_completions"),
@@ -329,7 +330,7 @@ async fn a_finished_stream_is_counted_with_ttft_itl_and_sequence_lengths() {
     assert_eq!(sum(REQUESTS_TOTAL, &[]), 1.0);
     let count = |h: &str| sum(&format!("{h}_count"), &[("model", MODEL)]);
     assert_eq!(count(TIME_TO_FIRST_TOKEN_SECONDS), 1.0);
-    // One ITL sample per token after the first: osl − 1, observed at the KV-block finishes.
+    // One ITL sample per token after the first: osl − 1 (one-token chunks after the first).
     assert_eq!(count(INTER_TOKEN_LATENCY_SECONDS), 39.0);
     assert_eq!(count(OUTPUT_SEQUENCE_TOKENS), 1.0);
     assert_eq!(sum(&format!("{OUTPUT_SEQUENCE_TOKENS}_sum"), &[]), 40.0);
@@ -342,71 +343,28 @@ async fn a_finished_stream_is_counted_with_ttft_itl_and_sequence_lengths() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn histograms_use_dynamos_buckets() {
+async fn every_histogram_is_exported_with_the_librarys_default_buckets() {
     let s = TestServer::start().await;
     let _ = s
-        .post(CHAT, chat(json!({ "max_tokens": 2 })))
+        .post(CHAT, chat(json!({ "max_tokens": 20, "stream": true })))
         .await
         .text()
         .await;
     let text = s.metrics().await;
-    let les: Vec<String> = scrape::samples(&text)
-        .filter(|x| x.name == format!("{TIME_TO_FIRST_TOKEN_SECONDS}_bucket"))
-        .filter(|x| x.label("model") == Some(MODEL))
-        .map(|x| x.label("le").unwrap().to_owned())
-        .collect();
-    let mut expected: Vec<String> = log_buckets(0.001, 480.0, 18)
-        .iter()
-        .map(f64::to_string)
-        .collect();
-    expected.push("+Inf".to_owned());
-    assert_eq!(les, expected);
-}
-
-/// `(min, max, count)` and the buckets Dynamo's `generate_log_buckets` gives for it.
-type BucketCase = ((f64, f64, usize), &'static [f64]);
-
-#[test]
-fn log_buckets_reproduce_dynamos_tables() {
-    let cases: [BucketCase; 5] = [
-        (
-            (1.0, 512.0, 10),
-            &[0.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 130.0, 260.0, 510.0],
-        ),
-        (
-            (50.0, 128_000.0, 12),
-            &[
-                0.0, 100.0, 210.0, 430.0, 870.0, 1800.0, 3600.0, 7400.0, 15000.0, 31000.0, 63000.0,
-                130000.0,
-            ],
-        ),
-        (
-            (50.0, 32_000.0, 10),
-            &[
-                0.0, 100.0, 210.0, 430.0, 880.0, 1800.0, 3700.0, 7600.0, 16000.0, 32000.0,
-            ],
-        ),
-        (
-            (0.001, 480.0, 18),
-            &[
-                0.0, 0.0022, 0.0047, 0.01, 0.022, 0.047, 0.1, 0.22, 0.47, 1.0, 2.2, 4.7, 10.0,
-                22.0, 48.0, 100.0, 220.0, 480.0,
-            ],
-        ),
-        (
-            (0.001, 2.0, 13),
-            &[
-                0.0, 0.0019, 0.0035, 0.0067, 0.013, 0.024, 0.045, 0.084, 0.16, 0.3, 0.56, 1.1, 2.0,
-            ],
-        ),
-    ];
-    for ((min, max, count), expected) in cases {
-        assert_eq!(
-            log_buckets(min, max, count),
-            expected,
-            "({min}, {max}, {count})"
-        );
+    for (suffix, buckets) in DEFAULT_BUCKETS {
+        let name = metric_name(&format!("{suffix}_bucket"));
+        let les: Vec<String> = scrape::samples(&text)
+            .filter(|x| x.name == name)
+            .filter(|x| x.label("model").is_none_or(|m| m == MODEL))
+            .filter(|x| x.label("operation").is_none_or(|op| op == "tokenize"))
+            .map(|x| x.label("le").unwrap().to_owned())
+            .collect();
+        let mut expected: Vec<String> = buckets.iter().map(f64::to_string).collect();
+        expected.push("+Inf".to_owned());
+        assert_eq!(les, expected, "{name}:\n{text}");
     }
+    // No histogram falls back to a summary.
+    assert!(!text.contains("quantile="), "{text}");
 }
 
 // ---- disconnects ----------------------------------------------------------------------------
@@ -420,21 +378,21 @@ async fn expect_cancelled(s: &TestServer, request_type: &str) {
     ];
     let text = s
         .wait_for_metrics("the cancel and in-flight back to 0", |t| {
-            scrape::sum(t, REQUESTS_TOTAL, &cancelled) == 1.0
-                && scrape::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
+            frontend_common::sum(t, REQUESTS_TOTAL, &cancelled) == 1.0
+                && frontend_common::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
         })
         .await;
     assert_eq!(
-        scrape::sum(&text, REQUESTS_TOTAL, &[]),
+        frontend_common::sum(&text, REQUESTS_TOTAL, &[]),
         1.0,
         "nothing else counted"
     );
-    assert_eq!(scrape::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0);
+    assert_eq!(frontend_common::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0);
     assert_eq!(
-        scrape::sum(&text, MODEL_CANCELLATION_TOTAL, &[("model", MODEL)]),
+        frontend_common::sum(&text, MODEL_CANCELLATION_TOTAL, &[("model", MODEL)]),
         1.0
     );
-    assert_eq!(scrape::sum(&text, QUEUED_REQUESTS, &[]), 0.0);
+    assert_eq!(frontend_common::sum(&text, QUEUED_REQUESTS, &[]), 0.0);
     // The engine stopped: it no longer holds any worker (bounded wait for its task to see it).
     for _ in 0..500 {
         if s.app.cluster().busy() == 0 {

@@ -1,6 +1,7 @@
 //! The simulated backend serving one request: route by prefix overlap, prefill in a background
 //! task that holds the phase permit until it has recorded its worker, KV transfer, then decode
-//! streaming token ids at a set pace, with osl + finish recorded at each KV block.
+//! streaming token ids at a set pace. The engine stamps no osl or finish: the response stream
+//! does, per chunk (see `telemetry`).
 //!
 //! The engine runs as its own task and talks to the HTTP side through a bounded channel. When
 //! the receiver goes away (the client disconnected) the engine stops at once: it waits on
@@ -21,8 +22,6 @@ use tokio::time::{MissedTickBehavior, sleep};
 pub const CHARS_PER_TOKEN: usize = 4;
 /// Tokens per KV-cache block (prefix caching and the hit rate).
 pub const KV_BLOCK_TOKENS: usize = 64;
-/// Output tokens per KV block: osl and finish are recorded at each boundary.
-pub const OUTPUT_BLOCK_TOKENS: usize = 16;
 /// Output length when the model picks its own end: `MIN..=MAX` tokens (then capped by
 /// `max_tokens`).
 pub const NATURAL_OSL: std::ops::RangeInclusive<usize> = 16..=128;
@@ -201,17 +200,11 @@ async fn run(cluster: &Cluster, mut backend: BackendTelemetry, job: Job, tx: &mp
     let mut tick = tokio::time::interval(job.itl.max(Duration::from_nanos(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     tick.tick().await; // the first tick is immediate
-    for produced in 2..=osl {
+    for _ in 2..=osl {
         tick.tick().await;
-        if produced % OUTPUT_BLOCK_TOKENS == 0 || produced == osl {
-            backend.block_done(produced);
-        }
         if tx.send(Event::Token(rng.u32(..))).await.is_err() {
             return;
         }
-    }
-    if osl == 1 {
-        backend.block_done(1);
     }
     let _ = tx.send(Event::Done(reason)).await;
     drop(decode);

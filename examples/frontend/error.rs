@@ -10,11 +10,11 @@
 //! | backend failed | 500 | `internal_error` | `internal` |
 //! | unknown route / wrong method | 404 / 405 | `not_found` / `method_not_allowed` | (not counted) |
 
-use super::telemetry::ErrorKind;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use reqtrack::ErrorType;
 use serde::Serialize;
 
 /// An error answer.
@@ -132,11 +132,11 @@ impl ApiError {
     }
 
     /// The `error_type` label this error is counted under.
-    pub fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> ErrorType {
         match self.status {
-            StatusCode::NOT_FOUND => ErrorKind::NotFound,
-            s if s.is_server_error() => ErrorKind::Internal,
-            _ => ErrorKind::Validation,
+            StatusCode::NOT_FOUND => ErrorType::NotFound,
+            s if s.is_server_error() => ErrorType::Internal,
+            _ => ErrorType::Validation,
         }
     }
 

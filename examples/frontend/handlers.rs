@@ -1,11 +1,12 @@
 //! `POST /v1/chat/completions` and `POST /v1/completions`, streaming and not.
 //!
-//! Every request, valid or not, goes through [`Telemetry::start_request`] at the handler's
-//! entry and ends exactly once: `finish`, `on_error`, or, when the response is dropped before
-//! its end (the client went away), as cancelled. The engine's receiver lives in the response
-//! (the SSE stream, or the handler future for a non-streaming request), so the same drop stops
-//! the simulated worker.
+//! Every request is counted once: a refused one through [`Telemetry::reject`], an accepted one
+//! through [`Telemetry::start_request`], ending exactly once with `finish`, `on_error`, or, when
+//! the response is dropped before its end (the client went away), as cancelled. The engine's
+//! receiver lives in the response (the SSE stream, or the handler future for a non-streaming
+//! request), so the same drop stops the simulated worker.
 //!
+//! [`Telemetry::reject`]: super::telemetry::Telemetry::reject
 //! [`Telemetry::start_request`]: super::telemetry::Telemetry::start_request
 
 use super::app::App;
@@ -50,10 +51,13 @@ async fn serve(app: App, endpoint: Endpoint, req: Request) -> Response {
         Ok(req) => req,
         Err(rejected) => {
             let model = rejected.model.as_deref().unwrap_or_default();
-            let rt = app
-                .telemetry()
-                .start_request(arrival, model, endpoint, rejected.stream);
-            rt.on_error(rejected.error.kind());
+            app.telemetry().reject(
+                arrival,
+                model,
+                endpoint,
+                rejected.stream,
+                rejected.error.kind(),
+            );
             return rejected.error.into_response();
         }
     };

@@ -9,8 +9,9 @@
 use crate::load::{ClientStatus, Outcome, Sent};
 use crate::scrape;
 use crate::server::meter::SpentTotals;
-use crate::server::telemetry::{INFLIGHT_REQUESTS, QUEUED_REQUESTS, REQUESTS_TOTAL};
+use crate::server::telemetry::metric_name;
 use hdrhistogram::Histogram;
+use reqtrack::names;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -162,7 +163,8 @@ impl ServerView {
     /// Reads a scrape.
     pub fn from_scrape(text: &str, workers_busy: usize) -> Self {
         let mut by_status = BTreeMap::new();
-        for s in scrape::samples(text).filter(|s| s.name == REQUESTS_TOTAL) {
+        let requests_total = metric_name(names::REQUESTS_TOTAL);
+        for s in scrape::samples(text).filter(|s| s.name == requests_total) {
             let key = (
                 s.label("status").unwrap_or_default().to_owned(),
                 s.label("error_type").unwrap_or_default().to_owned(),
@@ -171,8 +173,8 @@ impl ServerView {
         }
         Self {
             by_status,
-            inflight: scrape::sum(text, INFLIGHT_REQUESTS, &[]),
-            queued: scrape::sum(text, QUEUED_REQUESTS, &[]),
+            inflight: scrape::sum(text, &metric_name(names::INFLIGHT_REQUESTS), &[]),
+            queued: scrape::sum(text, &metric_name(names::QUEUED_REQUESTS), &[]),
             workers_busy,
         }
     }

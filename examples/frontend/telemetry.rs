@@ -1,33 +1,62 @@
 //! Every tracker and request-metrics call of the frontend, behind one small API.
 //!
 //! Handlers and the simulated cluster never call `reqtrack` or `metrics` themselves; they report
-//! events here, so swapping the implementation (e.g. for a library request-metrics layer) is a
-//! change of this file only.
+//! events here.
 //!
-//! * [`Telemetry`]: the Prometheus recorder and the per-label metric handles (resolved once, at
-//!   start-up, for every served model and [`UNKNOWN_MODEL`]); [`Telemetry::start_request`].
-//! * [`RequestTelemetry`]: the HTTP side of one request (`tokenized`, `on_chunk`,
-//!   `detokenized`, `nvext`, then `finish` or `on_error`). **Dropping it unfinished is a client
-//!   disconnect**: the request ends as `error`/`cancelled`.
+//! * [`Telemetry`]: the Prometheus recorder and one [`ModelMetrics`] per served model plus one
+//!   for [`UNKNOWN_MODEL`], created inside the recorder's scope at start-up;
+//!   [`Telemetry::start_request`] and [`Telemetry::reject`].
+//! * [`RequestTelemetry`]: the HTTP side of one accepted request, wrapping the library's
+//!   [`StreamMetrics`] (`tokenized`, `on_chunk`, `detokenized`, `nvext`, then `finish` or
+//!   `on_error`). **Dropping it unfinished is a client disconnect**: the request ends as
+//!   `error`/`cancelled`.
 //! * [`BackendTelemetry`] / [`PrefillTelemetry`]: the cluster side (routing, the prefill phase
-//!   holding the phase permit, the decode worker, first token, KV-block boundaries).
+//!   holding the phase permit, the decode worker, first token).
 //! * [`Completed`]: what a finished request reports (`nvext`, [`TimingReport`]).
 //!
-//! Metric names, labels, help strings and buckets are Dynamo's frontend's (`dynamo_frontend_*`):
-//! `requests_total{model,endpoint,request_type,status,error_type}` with `status` `success` |
-//! `error` and `error_type` `""` on success. Every value comes from the tracker's stamps: TTFT is
-//! the tracker's first token (observed at the first token-bearing chunk, with the ISL), ITL is
-//! the span between two KV-block finishes divided by the tokens between them (observed once per
-//! token), the duration is the final finish stamp. Time inside tracker and metrics calls is
-//! metered ([`super::meter`]) for the load generator's summary.
+//! # Who records what
+//!
+//! The request metrics are the library's (`reqtrack::{ModelMetrics, RequestGuard,
+//! StreamMetrics}`): Dynamo's names, labels, help strings and buckets (`dynamo_frontend_*`),
+//! every value read from the tracker's stamps. This file adds only what the library leaves to
+//! the frontend:
+//!
+//! * the buckets: [`DEFAULT_BUCKETS`] applied to the exporter by hand (no crate feature needed);
+//! * Dynamo's `model_cancellation_total{model,endpoint,request_type}` (not in the library's
+//!   layer), incremented with each client disconnect;
+//! * the per-worker gauges (`observe_first_token_gauges` at the decode worker's first token,
+//!   `observe_finish_gauges` every [`GAUGE_REFRESH_TOKENS`] output tokens and at a successful
+//!   finish).
+//!
+//! **osl and the finish belong to the response stream.** [`StreamMetrics::observe_chunk`]
+//! stamps them per chunk as one value (`record_osl_and_finish_at`), at the time the chunk goes
+//! to the client; the engine stamps neither. Two writers would fight: osl is last-write-wins,
+//! so an engine stamp at a block boundary followed by a lagging chunk stamp would move osl
+//! backwards. The finish the last chunk stamped is the request's finish (`finish` keeps it), so
+//! the client's `total_time_ms` and the duration histogram are the same number.
+//!
+//! # Recorder scope
+//!
+//! The frontend has its own recorder (not the process-global one, so several frontends, e.g. in
+//! tests, never share series), installed per call with `metrics::with_local_recorder`.
+//! `ModelMetrics` resolves its handles from the recorder current when they are first needed:
+//! most at construction, but `requests_started_total` and `requests_total` at the first use of
+//! each label set. So every library call that can resolve one (guard creation, the end of a
+//! request, the disconnect) runs inside [`Shared::with_recorder`]; per-chunk observations use
+//! handles resolved at construction and run outside it.
+//!
+//! Time inside tracker calls and inside request-metrics calls is metered ([`super::meter`])
+//! for the load generator's summary; the stamps `StreamMetrics` makes itself (first token, osl
+//! and finish) count as request-metrics time.
 
 use super::meter::{Meter, Spent, SpentTotals};
-use metrics::{Counter, Gauge, Histogram, Unit};
+use metrics::{Counter, Unit};
 use metrics_exporter_prometheus::{
     BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use reqtrack::{
-    NvExtResponse, OwnedPhasePermit, RequestPhase, RequestTracker, WORKER_TYPE_DECODE,
+    DEFAULT_BUCKETS, ErrorType, ModelMetrics, NvExtResponse, Outcome, OwnedPhasePermit, Prefix,
+    RequestGuard, RequestPhase, RequestTracker, RequestType, StreamMetrics, WORKER_TYPE_DECODE,
     WORKER_TYPE_PREFILL,
 };
 use std::collections::HashMap;
@@ -39,77 +68,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// client-chosen strings never become label values (Dynamo's `UNKNOWN_METRIC_MODEL`).
 pub const UNKNOWN_MODEL: &str = "unknown_model";
 
-/// `dynamo_frontend_requests_total`.
-pub const REQUESTS_TOTAL: &str = "dynamo_frontend_requests_total";
-/// `dynamo_frontend_requests_started_total`.
-pub const REQUESTS_STARTED_TOTAL: &str = "dynamo_frontend_requests_started_total";
-/// `dynamo_frontend_inflight_requests`.
-pub const INFLIGHT_REQUESTS: &str = "dynamo_frontend_inflight_requests";
-/// `dynamo_frontend_active_requests`.
-pub const ACTIVE_REQUESTS: &str = "dynamo_frontend_active_requests";
-/// `dynamo_frontend_queued_requests`.
-pub const QUEUED_REQUESTS: &str = "dynamo_frontend_queued_requests";
-/// `dynamo_frontend_disconnected_clients` (only ever incremented, as in Dynamo).
-pub const DISCONNECTED_CLIENTS: &str = "dynamo_frontend_disconnected_clients";
-/// `dynamo_frontend_model_cancellation_total`.
-pub const MODEL_CANCELLATION_TOTAL: &str = "dynamo_frontend_model_cancellation_total";
-/// `dynamo_frontend_output_tokens_total`.
-pub const OUTPUT_TOKENS_TOTAL: &str = "dynamo_frontend_output_tokens_total";
-/// `dynamo_frontend_time_to_first_token_seconds`.
-pub const TIME_TO_FIRST_TOKEN_SECONDS: &str = "dynamo_frontend_time_to_first_token_seconds";
-/// `dynamo_frontend_inter_token_latency_seconds`.
-pub const INTER_TOKEN_LATENCY_SECONDS: &str = "dynamo_frontend_inter_token_latency_seconds";
-/// `dynamo_frontend_request_duration_seconds`.
-pub const REQUEST_DURATION_SECONDS: &str = "dynamo_frontend_request_duration_seconds";
-/// `dynamo_frontend_input_sequence_tokens`.
-pub const INPUT_SEQUENCE_TOKENS: &str = "dynamo_frontend_input_sequence_tokens";
-/// `dynamo_frontend_output_sequence_tokens`.
-pub const OUTPUT_SEQUENCE_TOKENS: &str = "dynamo_frontend_output_sequence_tokens";
+/// Suffix of Dynamo's `model_cancellation_total` counter, which the library does not export.
+pub const MODEL_CANCELLATION_TOTAL: &str = "model_cancellation_total";
 
-/// Each histogram with its help string and Dynamo's `(min, max, count)` bucket parameters.
-const HISTOGRAMS: [(&str, &str, (f64, f64, usize)); 5] = [
-    (
-        TIME_TO_FIRST_TOKEN_SECONDS,
-        "Time to first token in seconds",
-        (0.001, 480.0, 18),
-    ),
-    (
-        INTER_TOKEN_LATENCY_SECONDS,
-        "Inter-token latency in seconds",
-        (0.001, 2.0, 13),
-    ),
-    (
-        REQUEST_DURATION_SECONDS,
-        "Duration of LLM requests",
-        (1.0, 512.0, 10),
-    ),
-    (
-        INPUT_SEQUENCE_TOKENS,
-        "Input sequence length in tokens",
-        (50.0, 128_000.0, 12),
-    ),
-    (
-        OUTPUT_SEQUENCE_TOKENS,
-        "Output sequence length in tokens",
-        (50.0, 32_000.0, 10),
-    ),
-];
+/// The decode worker's ITL gauge is refreshed each time the stream's osl crosses a multiple of
+/// this (one output KV block of 16 tokens), and at a successful finish.
+pub const GAUGE_REFRESH_TOKENS: u64 = 16;
 
-/// Dynamo's `generate_log_buckets`: `0.0`, then `count - 1` log-spaced values from one step
-/// above `min` up to `max`, each rounded to 2 significant figures, duplicates removed.
-pub fn log_buckets(min: f64, max: f64, count: usize) -> Vec<f64> {
-    let mut buckets = vec![0.0];
-    let (lo, hi) = (min.ln(), max.ln());
-    for i in 1..count {
-        let v = (lo + (hi - lo) * i as f64 / (count - 1) as f64).exp();
-        // Two significant figures through the decimal form, so 0.0022 is exactly "0.0022".
-        buckets.push(format!("{v:.1e}").parse().unwrap_or(v));
-    }
-    buckets.dedup();
-    buckets
+/// The full name of the frontend's metric with this suffix (a `reqtrack::names` constant or
+/// [`MODEL_CANCELLATION_TOTAL`]): `dynamo_frontend_{suffix}`.
+pub fn metric_name(suffix: &str) -> String {
+    Prefix::default().name(suffix)
 }
 
-/// The route a request came in on (`endpoint` label).
+/// The route a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// `POST /v1/chat/completions`.
@@ -119,44 +91,20 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// The label value (Dynamo's `Endpoint::as_str`).
-    pub const fn as_str(self) -> &'static str {
+    /// The `endpoint` label value.
+    pub const fn label(self) -> reqtrack::Endpoint {
         match self {
-            Self::ChatCompletions => "chat_completions",
-            Self::Completions => "completions",
+            Self::ChatCompletions => reqtrack::Endpoint::ChatCompletions,
+            Self::Completions => reqtrack::Endpoint::Completions,
         }
     }
 }
 
-/// Why a request failed (`error_type` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// A bad request: malformed JSON, a missing or invalid field, a body over the limit.
-    Validation,
-    /// The model is not served.
-    NotFound,
-    /// The client went away before the response ended.
-    Cancelled,
-    /// The backend failed.
-    Internal,
-}
-
-impl ErrorKind {
-    const ALL: [Self; 4] = [
-        Self::Validation,
-        Self::NotFound,
-        Self::Cancelled,
-        Self::Internal,
-    ];
-
-    /// The label value (Dynamo's error-type constants).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Validation => "validation",
-            Self::NotFound => "not_found",
-            Self::Cancelled => "cancelled",
-            Self::Internal => "internal",
-        }
+const fn request_type(streaming: bool) -> RequestType {
+    if streaming {
+        RequestType::Stream
+    } else {
+        RequestType::Unary
     }
 }
 
@@ -178,104 +126,67 @@ impl Arrival {
             epoch_ms,
         }
     }
+
+    fn tracker(self) -> Arc<RequestTracker> {
+        Arc::new(RequestTracker::with_received_at(
+            self.instant,
+            self.epoch_ms,
+        ))
+    }
 }
 
-/// The handles of one `(model, endpoint, request_type)` label set.
-struct Family {
-    started: Counter,
-    succeeded: Counter,
-    failed: [Counter; 4],
-    cancellations: Counter,
-    inflight: Gauge,
-    active: Gauge,
-    queued: Gauge,
-    output_tokens: Counter,
-    ttft: Histogram,
-    itl: Histogram,
-    duration: Histogram,
-    isl: Histogram,
-    osl: Histogram,
+/// One model's handles: the library's, and the cancellation counters by
+/// `[endpoint][streaming]`.
+struct Served {
+    metrics: Arc<ModelMetrics>,
+    cancellations: [[Counter; 2]; 2],
 }
 
-impl Family {
-    /// Registers the label set with the current recorder.
-    fn resolve(model: &str, endpoint: Endpoint, streaming: bool) -> Self {
-        let (m, e) = (model.to_owned(), endpoint.as_str());
-        let t = if streaming { "stream" } else { "unary" };
-        let total = |status: &'static str, error_type: &'static str| {
-            metrics::counter!(REQUESTS_TOTAL, "model" => m.clone(), "endpoint" => e,
-                "request_type" => t, "status" => status, "error_type" => error_type)
+impl Served {
+    /// Resolves `model`'s handles from the current recorder.
+    fn resolve(prefix: &Prefix, model: &str) -> Self {
+        let name = prefix.name(MODEL_CANCELLATION_TOTAL);
+        let cancellations = |e: Endpoint, streaming: bool| {
+            metrics::counter!(name.clone(),
+                reqtrack::names::MODEL_LABEL => model.to_owned(),
+                reqtrack::names::ENDPOINT_LABEL => e.label().as_str(),
+                reqtrack::names::REQUEST_TYPE_LABEL => request_type(streaming).as_str())
         };
+        let by_endpoint = |e| [cancellations(e, false), cancellations(e, true)];
         Self {
-            started: metrics::counter!(REQUESTS_STARTED_TOTAL, "model" => m.clone(),
-                "endpoint" => e, "request_type" => t),
-            succeeded: total("success", ""),
-            failed: ErrorKind::ALL.map(|k| total("error", k.as_str())),
-            cancellations: metrics::counter!(MODEL_CANCELLATION_TOTAL, "model" => m.clone(),
-                "endpoint" => e, "request_type" => t),
-            inflight: metrics::gauge!(INFLIGHT_REQUESTS, "model" => m.clone()),
-            active: metrics::gauge!(ACTIVE_REQUESTS, "model" => m.clone()),
-            queued: metrics::gauge!(QUEUED_REQUESTS, "model" => m.clone()),
-            output_tokens: metrics::counter!(OUTPUT_TOKENS_TOTAL, "model" => m.clone()),
-            ttft: metrics::histogram!(TIME_TO_FIRST_TOKEN_SECONDS, "model" => m.clone()),
-            itl: metrics::histogram!(INTER_TOKEN_LATENCY_SECONDS, "model" => m.clone()),
-            duration: metrics::histogram!(REQUEST_DURATION_SECONDS, "model" => m.clone()),
-            isl: metrics::histogram!(INPUT_SEQUENCE_TOKENS, "model" => m.clone()),
-            osl: metrics::histogram!(OUTPUT_SEQUENCE_TOKENS, "model" => m),
+            metrics: Arc::new(ModelMetrics::new(prefix, model)),
+            cancellations: [
+                by_endpoint(Endpoint::ChatCompletions),
+                by_endpoint(Endpoint::Completions),
+            ],
         }
     }
 }
 
-fn describe_all() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(REQUESTS_TOTAL, "Total number of LLM requests processed");
-    describe_counter!(
-        REQUESTS_STARTED_TOTAL,
-        "Total number of LLM requests accepted by the frontend handler"
-    );
-    describe_gauge!(INFLIGHT_REQUESTS, "Number of inflight requests");
-    describe_gauge!(
-        ACTIVE_REQUESTS,
-        "Number of requests currently being handled by the frontend, from HTTP handler entry to response completion"
-    );
-    describe_gauge!(
-        QUEUED_REQUESTS,
-        "Number of requests in HTTP processing queue"
-    );
-    describe_gauge!(DISCONNECTED_CLIENTS, "Number of disconnected clients");
-    describe_counter!(
-        MODEL_CANCELLATION_TOTAL,
-        "Total number of request cancellations"
-    );
-    describe_counter!(
-        OUTPUT_TOKENS_TOTAL,
-        "Total number of output tokens generated (updates in real-time)"
-    );
-    for (name, help, _) in HISTOGRAMS {
-        let unit = if name.ends_with("_seconds") {
-            Unit::Seconds
-        } else {
-            Unit::Count
-        };
-        describe_histogram!(name, unit, help);
-    }
-}
-
-/// What every request shares: the recorder, the disconnect gauge, the CPU meters.
+/// What every request shares: the recorder, the CPU meters.
 struct Shared {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
-    disconnected: Gauge,
     spent: Spent,
     ended: AtomicU64,
     conflicts: AtomicU64,
 }
 
 impl Shared {
-    /// Runs `f` with this frontend's recorder as the facade's current one (the library's
-    /// per-worker gauges resolve through the facade).
+    /// Runs `f` with this frontend's recorder as the facade's current one (see the module docs).
     fn with_recorder<T>(&self, f: impl FnOnce() -> T) -> T {
         metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// A request ended: its meter and worker conflicts join the totals, and every
+    /// [`UPKEEP_EVERY`] ends the histograms are drained into their buckets.
+    fn request_ended(&self, meter: &mut Meter, conflicts: u32) {
+        self.conflicts
+            .fetch_add(u64::from(conflicts), Ordering::Relaxed);
+        if self.ended.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            meter.metrics(|| self.handle.run_upkeep());
+        }
+        self.spent.absorb(meter);
     }
 }
 
@@ -290,57 +201,48 @@ impl Drop for Shared {
 /// memory stays bounded when nobody scrapes.
 const UPKEEP_EVERY: u64 = 1024;
 
-/// The frontend's metrics: its own Prometheus recorder (not the process-global one, so several
-/// frontends, e.g. in tests, never share series) and the handles of every label set.
+/// The frontend's metrics: its own Prometheus recorder with the library's default buckets, and
+/// the handles of every served model and [`UNKNOWN_MODEL`].
 #[derive(Clone)]
 pub struct Telemetry {
     shared: Arc<Shared>,
-    /// Per served model (and [`UNKNOWN_MODEL`]): `[endpoint][streaming]`.
-    families: Arc<HashMap<String, [[Arc<Family>; 2]; 2]>>,
+    models: Arc<HashMap<String, Served>>,
 }
 
 impl Telemetry {
     /// A recorder with Dynamo's buckets, and the handles for `models` plus [`UNKNOWN_MODEL`].
     pub fn new(models: &[String]) -> Result<Self, BuildError> {
-        let builder = HISTOGRAMS.iter().try_fold(
+        let prefix = Prefix::default();
+        let builder = DEFAULT_BUCKETS.iter().try_fold(
             PrometheusBuilder::new(),
-            |builder, &(name, _, (min, max, count))| {
-                builder.set_buckets_for_metric(
-                    Matcher::Full(name.to_owned()),
-                    &log_buckets(min, max, count),
-                )
+            |builder, &(suffix, buckets)| {
+                builder.set_buckets_for_metric(Matcher::Full(prefix.name(suffix)), buckets)
             },
         )?;
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        let (disconnected, families) = metrics::with_local_recorder(&recorder, || {
-            describe_all();
-            let families = models
+        let models = metrics::with_local_recorder(&recorder, || {
+            metrics::describe_counter!(
+                prefix.name(MODEL_CANCELLATION_TOTAL),
+                Unit::Count,
+                "Total number of request cancellations"
+            );
+            models
                 .iter()
                 .map(String::as_str)
                 .chain([UNKNOWN_MODEL])
-                .map(|m| {
-                    let family = |e, s| Arc::new(Family::resolve(m, e, s));
-                    let by_endpoint = |e| [family(e, false), family(e, true)];
-                    let families = [
-                        by_endpoint(Endpoint::ChatCompletions),
-                        by_endpoint(Endpoint::Completions),
-                    ];
-                    (m.to_owned(), families)
-                })
-                .collect();
-            (metrics::gauge!(DISCONNECTED_CLIENTS), families)
+                .map(|m| (m.to_owned(), Served::resolve(&prefix, m)))
+                .collect()
         });
         Ok(Self {
             shared: Arc::new(Shared {
                 recorder,
                 handle,
-                disconnected,
                 spent: Spent::default(),
                 ended: AtomicU64::new(0),
                 conflicts: AtomicU64::new(0),
             }),
-            families: Arc::new(families),
+            models: Arc::new(models),
         })
     }
 
@@ -359,9 +261,18 @@ impl Telemetry {
         self.shared.conflicts.load(Ordering::Relaxed)
     }
 
-    /// A request begins: its tracker (received at `arrival`), `requests_started_total`, and the
-    /// in-flight, active and queued gauges. A `model` that is not served is labelled
-    /// [`UNKNOWN_MODEL`].
+    /// `model`'s handles; [`UNKNOWN_MODEL`]'s for a model that is not served.
+    fn served(&self, model: &str) -> &Served {
+        self.models
+            .get(model)
+            .or_else(|| self.models.get(UNKNOWN_MODEL))
+            .expect("the unknown-model handles are built in new()")
+    }
+
+    /// An accepted request begins: its tracker (received at `arrival`) and its
+    /// [`StreamMetrics`] (`requests_started_total`, the in-flight, active and queued gauges).
+    /// The engine starts right away, so the request is a stream from here on: any drop before
+    /// the end is a disconnect.
     pub fn start_request(
         &self,
         arrival: Arrival,
@@ -369,48 +280,66 @@ impl Telemetry {
         endpoint: Endpoint,
         streaming: bool,
     ) -> RequestTelemetry {
-        let by_endpoint = self
-            .families
-            .get(model)
-            .or_else(|| self.families.get(UNKNOWN_MODEL))
-            .expect("the unknown-model families are built in new()");
-        let family = Arc::clone(&by_endpoint[endpoint as usize][usize::from(streaming)]);
+        let served = self.served(model);
         let mut meter = Meter::default();
-        let tracker = meter.tracker(|| {
-            Arc::new(RequestTracker::with_received_at(
-                arrival.instant,
-                arrival.epoch_ms,
-            ))
-        });
-        meter.metrics(|| {
-            family.started.increment(1);
-            family.inflight.increment(1.0);
-            family.active.increment(1.0);
-            family.queued.increment(1.0);
+        let tracker = meter.tracker(|| arrival.tracker());
+        let stream = meter.metrics(|| {
+            self.shared.with_recorder(|| {
+                RequestGuard::new(
+                    Arc::clone(&served.metrics),
+                    Arc::clone(&tracker),
+                    endpoint.label(),
+                    request_type(streaming),
+                )
+                .into_stream()
+            })
         });
         RequestTelemetry {
             tracker,
-            family,
+            stream: Some(stream),
+            cancellations: served.cancellations[endpoint as usize][usize::from(streaming)].clone(),
             shared: Arc::clone(&self.shared),
             meter,
-            queued: true,
-            itl_mark: None,
-            ended: false,
         }
+    }
+
+    /// A request refused before any work (bad input, unknown model) with `error`: started and
+    /// ended at once, under [`UNKNOWN_MODEL`] when `model` is not served.
+    pub fn reject(
+        &self,
+        arrival: Arrival,
+        model: &str,
+        endpoint: Endpoint,
+        streaming: bool,
+        error: ErrorType,
+    ) {
+        let served = self.served(model);
+        let mut meter = Meter::default();
+        let tracker = meter.tracker(|| arrival.tracker());
+        meter.metrics(|| {
+            self.shared.with_recorder(|| {
+                let guard = RequestGuard::new(
+                    Arc::clone(&served.metrics),
+                    Arc::clone(&tracker),
+                    endpoint.label(),
+                    request_type(streaming),
+                );
+                guard.finish(Outcome::Error(error));
+            });
+        });
+        self.shared.request_ended(&mut meter, 0);
     }
 }
 
-/// The HTTP side of one request. Drop it unfinished and the request ends as a disconnect.
+/// The HTTP side of one accepted request. Drop it unfinished and the request ends as a
+/// disconnect.
 pub struct RequestTelemetry {
     tracker: Arc<RequestTracker>,
-    family: Arc<Family>,
+    /// `None` once ended.
+    stream: Option<StreamMetrics>,
+    cancellations: Counter,
     shared: Arc<Shared>,
     meter: Meter,
-    /// Still counted in `queued_requests` (until the first token-bearing chunk or the end).
-    queued: bool,
-    /// `(finish ms, osl)` at the last ITL observation; `None` before the first token.
-    itl_mark: Option<(f64, u64)>,
-    ended: bool,
 }
 
 impl RequestTelemetry {
@@ -435,75 +364,41 @@ impl RequestTelemetry {
         self.meter.tracker(|| t.record_detokenize_latency(latency));
     }
 
-    /// A chunk carrying `tokens` output tokens goes to the client. The first one leaves the
-    /// queue and observes TTFT and ISL; later ones observe ITL whenever the backend has
-    /// recorded a new KV-block finish.
+    /// A chunk carrying `tokens` output tokens goes to the client now
+    /// ([`StreamMetrics::observe_chunk`]: TTFT at the first, ITL after, osl and finish every
+    /// time); refreshes the decode worker's ITL gauge at each [`GAUGE_REFRESH_TOKENS`] boundary.
     pub fn on_chunk(&mut self, tokens: usize) {
-        if tokens == 0 {
+        let Some(stream) = self.stream.as_mut() else {
             return;
+        };
+        let before = stream.osl();
+        let after = self.meter.metrics(|| {
+            stream.observe_chunk(tokens, Instant::now());
+            stream.osl()
+        });
+        if before / GAUGE_REFRESH_TOKENS != after / GAUGE_REFRESH_TOKENS {
+            self.observe_finish_gauges();
         }
-        let t = &self.tracker;
-        let (first, queued, mark) = (self.itl_mark.is_none(), self.queued, self.itl_mark);
-        // First chunk: TTFT and ISL. Later: the latest finish and osl, finish read first.
-        let (a, b) = self.meter.tracker(|| {
-            if first {
-                (t.ttft_ms(), t.isl_tokens().map(|n| n as u64))
-            } else {
-                (t.total_time_ms(), Some(t.osl_tokens()))
-            }
-        });
-        let f = &self.family;
-        let new_mark = self.meter.metrics(|| {
-            f.output_tokens.increment(tokens as u64);
-            if queued {
-                f.queued.decrement(1.0);
-            }
-            match mark {
-                None => {
-                    let ttft = a?;
-                    f.ttft.record(ttft / 1000.0);
-                    if let Some(isl) = b {
-                        f.isl.record(isl as f64);
-                    }
-                    Some((ttft, 1))
-                }
-                Some((last_ms, last_osl)) => match (a, b) {
-                    (Some(finish), Some(osl)) if osl > last_osl && finish >= last_ms => {
-                        let n = osl - last_osl;
-                        let itl = (finish - last_ms) / n as f64 / 1000.0;
-                        f.itl
-                            .record_many(itl, usize::try_from(n).unwrap_or(usize::MAX));
-                        Some((finish, osl))
-                    }
-                    _ => Some((last_ms, last_osl)),
-                },
-            }
-        });
-        self.queued = false;
-        self.itl_mark = new_mark;
     }
 
     /// The response's `nvext` with the fields the client asked for; `None` when it asked for
     /// none (or none is known yet).
     pub fn nvext(&mut self, timing: bool, worker_id: bool) -> Option<NvExtResponse> {
-        let t = &self.tracker;
-        self.meter
-            .tracker(|| NvExtResponse::from_tracker(t, timing, worker_id))
-            .into_non_empty()
+        nvext(&self.tracker, &mut self.meter, timing, worker_id)
     }
 
-    /// The request succeeded: the finish is stamped and `requests_total{status="success"}`.
+    /// The request succeeded: `requests_total{status="success"}` and the end-of-request
+    /// histograms, with the finish the last chunk stamped.
     pub fn finish(mut self) -> Completed {
-        self.end(None);
-        self.completed()
-    }
-
-    /// The request failed with `kind`.
-    pub fn on_error(mut self, kind: ErrorKind) {
-        self.end(Some(kind));
-    }
-
-    fn completed(&self) -> Completed {
+        // The last chunk stamped the final osl and finish; refresh unless it already did.
+        if self
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.osl() % GAUGE_REFRESH_TOKENS != 0)
+        {
+            self.observe_finish_gauges();
+        }
+        self.end(Outcome::Success);
         Completed {
             tracker: Arc::clone(&self.tracker),
             shared: Arc::clone(&self.shared),
@@ -511,62 +406,56 @@ impl RequestTelemetry {
         }
     }
 
-    fn end(&mut self, error: Option<ErrorKind>) {
-        self.ended = true;
-        let t = &self.tracker;
-        let (total_ms, osl, conflicts) = self.meter.tracker(|| {
-            t.record_finish();
-            (t.total_time_ms(), t.osl_tokens(), t.worker_conflicts())
-        });
-        let (f, shared, queued) = (&self.family, &self.shared, self.queued);
+    /// The request failed with `error`.
+    pub fn on_error(mut self, error: ErrorType) {
+        self.end(Outcome::Error(error));
+    }
+
+    fn observe_finish_gauges(&mut self) {
+        let (t, shared) = (&self.tracker, &self.shared);
+        self.meter
+            .metrics(|| shared.with_recorder(|| t.observe_finish_gauges()));
+    }
+
+    /// Ends the request once: with `outcome`, or, for `None`, as a client disconnect.
+    fn end_with(&mut self, outcome: Option<Outcome>) {
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        let (shared, cancellations) = (&self.shared, &self.cancellations);
         self.meter.metrics(|| {
-            if queued {
-                f.queued.decrement(1.0);
-            }
-            f.inflight.decrement(1.0);
-            f.active.decrement(1.0);
-            match error {
-                None => f.succeeded.increment(1),
-                Some(kind) => f.failed[kind as usize].increment(1),
-            }
-            if error == Some(ErrorKind::Cancelled) {
-                shared.disconnected.increment(1.0);
-                f.cancellations.increment(1);
-            }
-            if let Some(ms) = total_ms {
-                f.duration.record(ms / 1000.0);
-            }
-            if osl > 0 {
-                f.osl.record(osl as f64);
-            }
-            if shared.ended.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
-                shared.handle.run_upkeep();
-            }
+            shared.with_recorder(|| match outcome {
+                Some(outcome) => stream.finish(outcome),
+                None => {
+                    cancellations.increment(1);
+                    stream.client_disconnected();
+                }
+            });
         });
-        self.queued = false;
-        shared
-            .conflicts
-            .fetch_add(u64::from(conflicts), Ordering::Relaxed);
-        shared.spent.absorb(&mut self.meter);
+        let t = &self.tracker;
+        let conflicts = self.meter.tracker(|| t.worker_conflicts());
+        self.shared.request_ended(&mut self.meter, conflicts);
+    }
+
+    fn end(&mut self, outcome: Outcome) {
+        self.end_with(Some(outcome));
     }
 }
 
 impl Drop for RequestTelemetry {
     fn drop(&mut self) {
-        if !self.ended {
-            self.end(Some(ErrorKind::Cancelled));
-        }
+        self.end_with(None);
     }
 }
 
-trait NonEmpty: Sized {
-    fn into_non_empty(self) -> Option<Self>;
-}
-
-impl NonEmpty for NvExtResponse {
-    fn into_non_empty(self) -> Option<Self> {
-        (!self.is_empty()).then_some(self)
-    }
+fn nvext(
+    t: &RequestTracker,
+    meter: &mut Meter,
+    timing: bool,
+    worker_id: bool,
+) -> Option<NvExtResponse> {
+    let nvext = meter.tracker(|| NvExtResponse::from_tracker(t, timing, worker_id));
+    (!nvext.is_empty()).then_some(nvext)
 }
 
 /// A finished request's figures, read from its tracker after the end.
@@ -598,10 +487,7 @@ pub struct TimingReport {
 impl Completed {
     /// The response's `nvext` (see [`RequestTelemetry::nvext`]).
     pub fn nvext(&mut self, timing: bool, worker_id: bool) -> Option<NvExtResponse> {
-        let t = &self.tracker;
-        self.meter
-            .tracker(|| NvExtResponse::from_tracker(t, timing, worker_id))
-            .into_non_empty()
+        nvext(&self.tracker, &mut self.meter, timing, worker_id)
     }
 
     /// The stage durations.
@@ -643,7 +529,7 @@ pub struct Route {
     pub cached_tokens: usize,
 }
 
-/// The cluster side of one request: routing, workers, tokens.
+/// The cluster side of one request: routing, workers, the first token.
 pub struct BackendTelemetry {
     tracker: Arc<RequestTracker>,
     shared: Arc<Shared>,
@@ -693,18 +579,6 @@ impl BackendTelemetry {
         let shared = &self.shared;
         self.meter
             .metrics(|| shared.with_recorder(|| t.observe_first_token_gauges()));
-    }
-
-    /// A KV block of output is complete: `osl` tokens so far.
-    pub fn block_done(&mut self, osl: usize) {
-        let t = &self.tracker;
-        self.meter.tracker(|| {
-            t.record_osl(osl);
-            t.record_finish();
-        });
-        let shared = &self.shared;
-        self.meter
-            .metrics(|| shared.with_recorder(|| t.observe_finish_gauges()));
     }
 }
 

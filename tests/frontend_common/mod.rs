@@ -11,6 +11,7 @@ pub mod scrape;
 pub mod server;
 
 use server::app::{App, Config};
+use server::telemetry::metric_name;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -87,9 +88,10 @@ impl TestServer {
             .expect("metrics body")
     }
 
-    /// The sum of `name` over samples with all of `labels`, from a fresh scrape.
-    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        scrape::sum(&self.metrics().await, name, labels)
+    /// The sum of the metric with this suffix over samples with all of `labels`, from a fresh
+    /// scrape.
+    pub async fn metric(&self, suffix: &str, labels: &[(&str, &str)]) -> f64 {
+        sum(&self.metrics().await, suffix, labels)
     }
 
     /// Polls `/metrics` (every 20 ms, for at most 10 s) until `done` holds for a scrape;
@@ -105,6 +107,13 @@ impl TestServer {
         }
         panic!("never saw {what} in /metrics:\n{text}");
     }
+}
+
+/// The sum of the frontend's metric with this suffix (`reqtrack::names::*`, e.g.
+/// `REQUESTS_TOTAL` or `TIME_TO_FIRST_TOKEN_SECONDS_count`'s `"…_count"`) over the samples of
+/// `text` with all of `labels`.
+pub fn sum(text: &str, suffix: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape::sum(text, &metric_name(suffix), labels)
 }
 
 /// The `data:` payloads of a server-sent-events body, in order.
