@@ -152,26 +152,50 @@ struct HandleKey {
     worker: WorkerInfo,
 }
 
+/// An instant as signed nanoseconds from the cache's origin (the instant of the map's first
+/// observation): the cache compares integers, not `Instant`s, so an observation converts its
+/// instant once.
+type Nanos = i64;
+
+/// `t` as [`Nanos`] from `origin` (negative before it; saturating).
+fn nanos_since(origin: Instant, t: Instant) -> Nanos {
+    match t.checked_duration_since(origin) {
+        Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        None => i64::try_from(origin.duration_since(t).as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
 /// A resolved gauge and the latest instant it was used at.
 struct Handle {
     gauge: Gauge,
-    last_used: Instant,
+    last_used: Nanos,
 }
 
 /// A worker's three gauges, indexed by [`WorkerGauge::index`].
 #[derive(Default)]
 struct Handles([Option<Handle>; 3]);
 
-/// Whether `b` is at most `ttl` away from `a`, either side.
-fn within(a: Instant, b: Instant, ttl: Duration) -> bool {
-    a.saturating_duration_since(b) <= ttl && b.saturating_duration_since(a) <= ttl
+/// Whether `b` is at most `ttl` ns away from `a`, either side.
+fn within(a: Nanos, b: Nanos, ttl: u64) -> bool {
+    a.abs_diff(b) <= ttl
+}
+
+/// `later - earlier` in ns, 0 when `later` is earlier (as `Instant::saturating_duration_since`).
+fn elapsed(earlier: Nanos, later: Nanos) -> u64 {
+    if later > earlier {
+        later.abs_diff(earlier)
+    } else {
+        0
+    }
 }
 
 struct HandleCache {
     /// The `EPOCH` this map was made in.
     epoch: u64,
+    /// The instant every [`Nanos`] of this map counts from; `None` for a new map.
+    origin: Option<Instant>,
     /// The instant of the last sweep (or of the first observation); `None` for a new map.
-    last_sweep: Option<Instant>,
+    last_sweep: Option<Nanos>,
     map: HashMap<HandleKey, Handles, FxBuildHasher>,
 }
 
@@ -183,6 +207,7 @@ impl HandleCache {
     const fn empty(epoch: u64) -> Self {
         Self {
             epoch,
+            origin: None,
             last_sweep: None,
             map: HashMap::with_hasher(FxBuildHasher),
         }
@@ -191,12 +216,14 @@ impl HandleCache {
     /// Sets each `(gauge, value)` of `key`'s worker at `now`, resolving a handle that is
     /// missing or unused for longer than `ttl`.
     fn set(&mut self, key: HandleKey, values: &[(WorkerGauge, f64)], now: Instant, ttl: Duration) {
+        let ttl = u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX);
+        let now = nanos_since(*self.origin.get_or_insert(now), now);
         self.sweep_if_due(now, ttl);
         let handles = self.map.entry(key).or_default();
         for &(g, v) in values {
             let slot = &mut handles.0[g.index()];
             // `saturating`: an instant before the last use keeps the handle fresh.
-            slot.take_if(|h| now.saturating_duration_since(h.last_used) > ttl);
+            slot.take_if(|h| elapsed(h.last_used, now) > ttl);
             let handle = slot.get_or_insert_with(|| Handle {
                 gauge: g.resolve(key.worker),
                 last_used: now,
@@ -208,22 +235,22 @@ impl HandleCache {
 
     /// Sweeps when `now` is at least `ttl` after the last sweep; restarts the sweep clock at
     /// `now` when `now` is more than `ttl` before it.
-    fn sweep_if_due(&mut self, now: Instant, ttl: Duration) {
+    fn sweep_if_due(&mut self, now: Nanos, ttl: u64) {
         let Some(last) = self.last_sweep else {
             self.last_sweep = Some(now);
             return;
         };
-        if now.saturating_duration_since(last) >= ttl {
+        if elapsed(last, now) >= ttl {
             self.sweep(now, ttl);
             self.last_sweep = Some(now);
-        } else if last.saturating_duration_since(now) > ttl {
+        } else if elapsed(now, last) > ttl {
             self.last_sweep = Some(now);
         }
     }
 
     /// Drops handles not used within `ttl` of `now` and entries left empty; shrinks a map a
     /// quarter full or less to twice its length.
-    fn sweep(&mut self, now: Instant, ttl: Duration) {
+    fn sweep(&mut self, now: Nanos, ttl: u64) {
         self.map.retain(|_, handles| {
             for slot in &mut handles.0 {
                 slot.take_if(|h| !within(now, h.last_used, ttl));
