@@ -124,18 +124,11 @@ impl<W: GateWaker> PhaseGate<W> {
         }
     }
 
-    /// Waits until the gate is free or handed to this caller, then sets `phase`.
-    #[inline]
-    pub(crate) async fn acquire(&self, phase: RequestPhase) {
-        if !self.try_acquire(phase) {
-            self.acquire_queued(phase).await;
-        }
-    }
-
-    /// `acquire`'s slow path, in a future of its own so the uncontended path neither builds nor
-    /// moves the waiter's state.
+    /// Waits, after [`try_acquire`](Self::try_acquire) found the gate held, until the gate is
+    /// free or handed to this caller, then sets `phase`. A future of its own, so the
+    /// uncontended path (the caller's `try_acquire`) never builds the waiter's state.
     #[inline(never)]
-    async fn acquire_queued(&self, phase: RequestPhase) {
+    pub(crate) async fn acquire_queued(&self, phase: RequestPhase) {
         let mut waiter = pin!(self.waker.waiter());
         W::register(waiter.as_mut());
         if !self.queue_or_take(phase) {

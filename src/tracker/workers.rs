@@ -24,8 +24,13 @@ impl RequestTracker {
     ///
     /// **Calling `set_phase` while the same task holds a permit waits forever**, as in the
     /// reference: drop the permit first, or use [`try_set_phase`](Self::try_set_phase).
+    #[inline]
     pub async fn set_phase(&self, phase: RequestPhase) -> PhasePermit<'_> {
-        self.gate.acquire(phase).await;
+        // The uncontended take in this future's own first poll; only a held gate builds the
+        // waiter's state (`acquire_queued`).
+        if !self.gate.try_acquire(phase) {
+            self.gate.acquire_queued(phase).await;
+        }
         PhasePermit::new(&self.gate)
     }
 
@@ -37,7 +42,9 @@ impl RequestTracker {
     ) -> impl Future<Output = OwnedPhasePermit> + Send + 'static {
         let this = Arc::clone(self);
         async move {
-            this.gate.acquire(phase).await;
+            if !this.gate.try_acquire(phase) {
+                this.gate.acquire_queued(phase).await;
+            }
             OwnedPhasePermit::new(this)
         }
     }
