@@ -20,6 +20,14 @@ pub(crate) fn secs(nanos: u64) -> f64 {
     nanos as f64 / 1_000_000_000.0
 }
 
+/// Seconds from a millisecond figure of `nvext.timing`: `ms / 1000.0`. Every seconds metric (the
+/// request histograms, the per-worker gauges) converts through here, so its samples equal what a
+/// client computes from the JSON it received.
+#[inline]
+pub(crate) fn secs_from_ms(ms: f64) -> f64 {
+    ms / 1000.0
+}
+
 /// Milliseconds (another hop's `f64`) as nanoseconds, rounded to the nearest; `None` for NaN,
 /// a negative value or infinity (an unknown value is skipped, never recorded as 0). Values past
 /// `max_nanos` clamp to it. For any `n` below 2^51 ns (26 days), `nanos_from_ms(ms(n)) == n`.

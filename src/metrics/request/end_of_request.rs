@@ -16,16 +16,9 @@
 
 use super::model_metrics::ModelMetrics;
 use crate::RequestTracker;
-use crate::report::derive::{ms, span_ms};
+use crate::report::derive::{ms, secs_from_ms as seconds, span_ms};
 use ::metrics::Histogram;
 use std::time::Duration;
-
-/// Seconds from a millisecond figure of `nvext.timing`: `ms / 1000.0`. Every seconds histogram
-/// converts through here, so its samples equal what a client computes from the JSON.
-#[inline]
-pub(super) fn seconds(ms: f64) -> f64 {
-    ms / 1000.0
-}
 
 /// Records `v` if known.
 #[inline]

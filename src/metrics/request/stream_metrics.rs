@@ -28,10 +28,10 @@
 //!
 //! Single owner (the response stream): plain fields, no atomics, no allocation.
 
-use super::end_of_request::seconds;
 use super::labels::Outcome;
 use super::request_guard::RequestGuard;
 use crate::RequestTracker;
+use crate::report::derive::secs_from_ms as seconds;
 use std::sync::Arc;
 use std::time::Instant;
 

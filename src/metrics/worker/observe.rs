@@ -6,6 +6,7 @@
 use super::gauges::WorkerGauge;
 use super::handle_cache::set_worker_gauges;
 use crate::RequestTracker;
+use crate::report::derive::secs_from_ms;
 
 impl RequestTracker {
     /// Sets TTFT and ISL on the prefill worker's gauges (labels from the prefill slot, its
@@ -21,7 +22,7 @@ impl RequestTracker {
         let mut values = [(WorkerGauge::Ttft, 0.0); 2];
         let mut n = 0;
         if let Some(ttft) = self.ttft_ms() {
-            values[n] = (WorkerGauge::Ttft, ttft / 1000.0);
+            values[n] = (WorkerGauge::Ttft, secs_from_ms(ttft));
             n += 1;
         }
         if let Some(isl) = self.isl_tokens() {
@@ -44,7 +45,7 @@ impl RequestTracker {
         if let Some(itl) = self.avg_itl_ms() {
             set_worker_gauges(
                 w,
-                &[(WorkerGauge::Itl, itl / 1000.0)],
+                &[(WorkerGauge::Itl, secs_from_ms(itl))],
                 self.latest_stamp_instant(),
             );
         }
