@@ -216,8 +216,9 @@ impl Model {
         }
     }
 
-    /// Applies `op`. `None`: the op cannot take effect now (a waiting `set_phase` while the gate
-    /// is held, in the interleaved target, where `blocking` is true).
+    /// Applies `op`; `blocking` is true in the interleaved checker (a successful `TryPhase` then
+    /// holds the gate until its separate release). Always `Some` here; `apply_in` returns `None`
+    /// for a step that cannot take effect now (a claim with no handoff pending).
     pub(crate) fn apply(&mut self, op: Op, blocking: bool) -> Option<Outcome> {
         use Outcome::{Bool, Unit};
         Some(match op {
@@ -275,15 +276,18 @@ impl Model {
                     Bool(true)
                 }
             }
-            Op::HoldPhase(p) => match (self.held, blocking) {
-                (true, true) => return None,
-                (true, false) => Bool(false),
-                (false, _) => {
+            // Sequential target only: `try_set_phase` kept held. The interleaved checker splits
+            // a waiting `set_phase` into `HoldQueue` + `HoldClaim` (`apply_in`).
+            Op::HoldPhase(_) if blocking => unreachable!("split into HoldQueue + HoldClaim"),
+            Op::HoldPhase(p) => {
+                if self.held {
+                    Bool(false)
+                } else {
                     self.held = true;
                     self.phase = p;
-                    if blocking { Unit } else { Bool(true) }
+                    Bool(true)
                 }
-            },
+            }
             // FIFO handoff: with a `set_phase` queued, a release hands the gate over (HELD stays)
             // instead of freeing it.
             Op::ReleasePhase => {
