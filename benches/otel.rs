@@ -20,16 +20,18 @@ use opentelemetry_sdk::trace::{
     Sampler, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor,
 };
 use reqtrack::otel::{RequestSpans, RequestTracer};
-use reqtrack::{
-    Endpoint, Outcome, RequestPhase, RequestTracker, RequestType, WORKER_TYPE_DECODE,
-    WORKER_TYPE_PREFILL,
-};
-use std::time::{Duration, Instant};
+use reqtrack::{Endpoint, Outcome, RequestType};
+use std::time::Duration;
 
 #[path = "common/mod.rs"]
 mod common;
 
 use common::{CountingAlloc, allocations};
+
+#[path = "../tests/otel_common/mod.rs"]
+mod otel_common;
+
+use otel_common::{MODEL, full_request};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -60,32 +62,10 @@ fn tracer(sampler: Sampler) -> (SdkTracerProvider, SdkTracer) {
     (provider, tracer)
 }
 
-/// A disaggregated request with every value a trace shows.
-fn full_tracker() -> RequestTracker {
-    let t0 = Instant::now();
-    let t = RequestTracker::new();
-    let permit = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    t.record_worker_full(7, 0, WORKER_TYPE_PREFILL);
-    drop(permit);
-    let permit = t.try_set_phase(RequestPhase::Decode).unwrap();
-    t.record_worker_full(9, 1, WORKER_TYPE_DECODE);
-    drop(permit);
-    t.record_router_queue_depth(3);
-    t.record_kv_hit(6, 8);
-    t.record_isl(1024, 768);
-    let ms = |n| t0 + Duration::from_millis(n);
-    t.record_prefill_start_at(ms(2));
-    t.record_prefill_complete_at(ms(9));
-    t.record_first_token_at(ms(10));
-    t.record_decode_first_token_at(ms(14));
-    t.record_osl_and_finish_at(41, ms(50));
-    t
-}
-
 fn main() {
-    let t = full_tracker();
+    let (t, _) = full_request();
     let request = RequestSpans::new(
-        "llama-3-8b",
+        MODEL,
         Endpoint::ChatCompletions,
         RequestType::Stream,
         Outcome::Success,
