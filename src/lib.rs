@@ -71,7 +71,7 @@
 //!   request's histogram samples equal its `nvext.timing`.
 //!
 //! * **traces** (`otel`, feature `otel`): each request as an OpenTelemetry trace, a root span
-//!   and its phase spans placed from the same stamps ([`otel::RequestTracer`]).
+//!   and its phase spans placed from the same stamps (`otel::RequestTracer`).
 //!
 //! The sequential model, the fuzz-input decoding and the linearizability checker are not part
 //! of this crate: they live in the workspace member `reqtrack-check` (`check/`).

@@ -37,8 +37,8 @@
 //! timestamp). So the arrival is derived again when a trace is built, from the emitting
 //! thread's anchor (fresh within [`REANCHOR_AFTER`] of the emission) and the tracker's base
 //! `Instant`: `wall + (base - mono)`, to the nanosecond, at any age of the request. It is kept
-//! only where it agrees with `request_received_ms` ([`refine_arrival`]): a derived arrival
-//! within that millisecond, widened by [`ARRIVAL_TOLERANCE`] either side (the two anchors'
+//! only where it agrees with `request_received_ms` (`refine_arrival`): a derived arrival
+//! within that millisecond, widened by `ARRIVAL_TOLERANCE` either side (the two anchors'
 //! errors together) and clamped into it. Anything else, a caller-supplied epoch
 //! (`with_received_at`) the clocks do not confirm, or a wall-clock step since arrival, gives
 //! `request_received_ms` itself. So the arrival is either within the anchors' errors of the
