@@ -372,3 +372,30 @@ fn a_tracker_from_new_starts_within_its_received_millisecond() {
     assert_eq!(Some(ms(ttft.as_nanos() as u64)), t.ttft_ms());
     assert_eq!(ttft.as_nanos() as u64 + nanos(decode), nanos(root));
 }
+
+#[test]
+fn a_merged_kv_transfer_estimate_is_an_attribute_without_a_span() {
+    let p = pipeline(Sampler::AlwaysOn);
+    let t0 = Instant::now();
+    let t = RequestTracker::with_received_at(t0, EPOCH_MS);
+    let router = TimingInfo {
+        request_received_ms: EPOCH_MS,
+        prefill_wait_time_ms: None,
+        prefill_time_ms: None,
+        ttft_ms: None,
+        total_time_ms: None,
+        kv_hit_rate: None,
+        router_queue_depth: None,
+        kv_transfer_estimated_latency_ms: Some(12.5),
+    };
+    assert_eq!(t.set_external_timing_at(&router, at(t0, 1_000_000)), 1);
+    t.record_finish_at(at(t0, FINISH));
+    p.tracer
+        .emit_request_at(&chat(Outcome::Success), &t, at(t0, FINISH));
+    let spans = p.spans();
+    assert_eq!(spans.len(), 1, "no instants, no phase span: {spans:#?}");
+    assert_eq!(
+        attr(&spans[0], a::KV_TRANSFER_ESTIMATED_LATENCY),
+        Some(&Value::F64(0.0125))
+    );
+}

@@ -40,6 +40,10 @@
 //!
 //! # Cost
 //!
+//! "Sampled" here means recording (`Span::is_recording`): a `RecordAndSample` decision, or a
+//! `RecordOnly` one, whose spans processors see and exporters do not; both get every
+//! attribute and child, as the API asks of a recording span.
+//!
 //! Unsampled: the emission reads the clock anchor (a thread-local; a wall-clock read at most
 //! once a second per thread) and asks the tracer for the root span with a static name, its
 //! kind and start time and no attributes; when the root is not recording it returns. Nothing
@@ -55,8 +59,9 @@
 //! `i64::MAX`. Keys, the operation name, error labels and span names are `'static`. Attributes
 //! are set on the span one at a time, so there is no attribute vector of our own; the span
 //! implementation stores them (the SDK grows its per-span vector), and builds one span record
-//! per span: the root and up to five children. The per-chunk path gains nothing: the trace is
-//! built once, at the end.
+//! per span: the root and up to five children. With the SDK 0.33's tracer, a fully recorded
+//! request (20 attributes, four phase spans) costs 8 allocations in all (`benches/otel.rs`
+//! prints them). The per-chunk path gains nothing: the trace is built once, at the end.
 //!
 //! # Orderings
 //!
