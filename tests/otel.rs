@@ -378,16 +378,9 @@ fn a_merged_kv_transfer_estimate_is_an_attribute_without_a_span() {
     let p = pipeline(Sampler::AlwaysOn);
     let t0 = Instant::now();
     let t = RequestTracker::with_received_at(t0, EPOCH_MS);
-    let router = TimingInfo {
-        request_received_ms: EPOCH_MS,
-        prefill_wait_time_ms: None,
-        prefill_time_ms: None,
-        ttft_ms: None,
-        total_time_ms: None,
-        kv_hit_rate: None,
-        router_queue_depth: None,
-        kv_transfer_estimated_latency_ms: Some(12.5),
-    };
+    // Another hop's timing with only the estimate known.
+    let mut router = RequestTracker::with_received_at(t0, EPOCH_MS).get_timing_info();
+    router.kv_transfer_estimated_latency_ms = Some(12.5);
     assert_eq!(t.set_external_timing_at(&router, at(t0, 1_000_000)), 1);
     t.record_finish_at(at(t0, FINISH));
     p.tracer
