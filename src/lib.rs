@@ -70,6 +70,9 @@
 //!   Dynamo's frontend counters, gauges and histograms, fed from the tracker's own stamps so a
 //!   request's histogram samples equal its `nvext.timing`.
 //!
+//! * **traces** (`otel`, feature `otel`): each request as an OpenTelemetry trace, a root span
+//!   and its phase spans placed from the same stamps (`otel::RequestTracer`).
+//!
 //! The sequential model, the fuzz-input decoding and the linearizability checker are not part
 //! of this crate: they live in the workspace member `reqtrack-check` (`check/`).
 
@@ -115,6 +118,10 @@ pub use metrics::{
     REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, Status, StreamMetrics,
     TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, default_buckets, names,
 };
+
+// ---- traces (feature `otel`) ----------------------------------------------------------------
+#[cfg(feature = "otel")]
+pub mod otel;
 
 /// The tracker must stay within four cache lines (three until the fractional KV overlap, the
 /// migration count and the merged timing of issue 10 filled a fourth).

@@ -40,10 +40,17 @@ pub(crate) fn nanos_from_ms(millis: f64, max_nanos: u64) -> Option<u64> {
     Some(((millis * 1_000_000.0).round() as u64).min(max_nanos))
 }
 
+/// `later - earlier` in nanoseconds, saturating at 0: the one rule for every duration between
+/// two stamps (the millisecond figures, the KV transfer estimate, the trace's phase spans).
+#[inline]
+pub(crate) fn elapsed(earlier: u64, later: u64) -> u64 {
+    later.saturating_sub(earlier)
+}
+
 /// `later - earlier` in milliseconds, saturating at 0.
 #[inline]
 pub(crate) fn span_ms(earlier: u64, later: u64) -> f64 {
-    ms(later.saturating_sub(earlier))
+    ms(elapsed(earlier, later))
 }
 
 /// `(finish - first) / (osl - 1)` in ms; `None` without both stamps or with `osl < 2`.
@@ -75,7 +82,7 @@ pub(crate) fn hit_rate(overlap_blocks: f64, isl_blocks: u64) -> Option<f64> {
 pub(crate) fn kv_transfer(prefill_complete: Option<u64>, decode_first: Option<u64>) -> Option<u64> {
     prefill_complete
         .zip(decode_first)
-        .map(|(c, d)| d.saturating_sub(c))
+        .map(|(c, d)| elapsed(c, d))
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ mod stamps;
 mod wall_clock;
 mod workers;
 
+#[cfg(feature = "otel")]
+pub(crate) use read::PhaseStamps;
+
 use crate::gate::PhaseGate;
 use crate::slot::{BlockStamp, KvHitSlot, LatencySum, OnceStamp, PackedPair, WorkerSlot};
 use crate::sync::AtomicU32;
@@ -169,8 +172,9 @@ impl RequestTracker {
         }
     }
 
+    /// The offset of `t` from arrival, ns (0 before it).
     #[inline]
-    fn offset(&self, t: Instant) -> u64 {
+    pub(crate) fn offset(&self, t: Instant) -> u64 {
         clock::offset_since(self.base, t)
     }
 

@@ -39,6 +39,27 @@ impl RequestTracker {
         StreamStamps { finish, first, osl }
     }
 
+    /// Every stamp a trace places (ns offsets from arrival), read in the order the module docs
+    /// require: the stream's stamps (finish first), then the prefill start, then the KV
+    /// transfer's two own stamps, then the other hop's merged instants as merged. The
+    /// `otel` export reads through here, so its spans use the very values [`TimingInfo`]
+    /// reports.
+    #[cfg(feature = "otel")]
+    pub(crate) fn phase_stamps(&self) -> PhaseStamps {
+        let stream = self.stream_stamps();
+        PhaseStamps {
+            stream,
+            prefill_start: self.prefill_start_ns(),
+            prefill_complete: self.prefill_complete.get(),
+            decode_first_token: self.decode_first_token.get(),
+            merged: [
+                self.merged.prefill_start.get(),
+                self.merged.first_token.get(),
+                self.merged.finish.get(),
+            ],
+        }
+    }
+
     // ---- own-or-merged reads ------------------------------------------------------
 
     /// Prefill start offset, ns (own, else merged).
@@ -244,4 +265,22 @@ impl StreamStamps {
     pub(crate) fn avg_itl_ms(self) -> Option<f64> {
         avg_itl(self.first, self.finish, self.osl)
     }
+}
+
+/// Every stamp a trace places, one read ([`RequestTracker::phase_stamps`]); ns offsets from
+/// arrival.
+#[cfg(feature = "otel")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhaseStamps {
+    /// Finish, first token (own or merged) and osl.
+    pub(crate) stream: StreamStamps,
+    /// Prefill start (own or merged).
+    pub(crate) prefill_start: Option<u64>,
+    /// Prefill complete (own only: another hop reports no such instant).
+    pub(crate) prefill_complete: Option<u64>,
+    /// The decode worker's first token (own only).
+    pub(crate) decode_first_token: Option<u64>,
+    /// The other hop's prefill start, first token and finish as merged (placed on this
+    /// tracker's base), whether or not the tracker has its own.
+    pub(crate) merged: [Option<u64>; 3],
 }

@@ -30,6 +30,21 @@
 //! Then the result is floored to whole milliseconds, as before. A wall clock before the Unix
 //! epoch gives 0, as a direct read did.
 //!
+//! # The arrival to the nanosecond (the `otel` feature)
+//!
+//! A trace needs the arrival's wall-clock time finer than `request_received_ms`, and the
+//! tracker keeps no more than that millisecond (its 256 bytes have no room for a second
+//! timestamp). So the arrival is derived again when a trace is built, from the emitting
+//! thread's anchor (fresh within [`REANCHOR_AFTER`] of the emission) and the tracker's base
+//! `Instant`: `wall + (base - mono)`, to the nanosecond, at any age of the request. It is kept
+//! only where it agrees with `request_received_ms` (`refine_arrival`): a derived arrival
+//! within that millisecond, widened by `ARRIVAL_TOLERANCE` either side (the two anchors'
+//! errors together) and clamped into it. Anything else, a caller-supplied epoch
+//! (`with_received_at`) the clocks do not confirm, or a wall-clock step since arrival, gives
+//! `request_received_ms` itself. So the arrival is either within the anchors' errors of the
+//! truth (tens of nanoseconds in practice, at most [`MAX_BRACKET`]) or exactly the millisecond
+//! the client read in `nvext.timing`, and never disagrees with that millisecond.
+//!
 //! # Why per thread
 //!
 //! The anchor lives in a `thread_local!` `Cell` with a `const` initializer and no destructor:
@@ -119,6 +134,64 @@ impl Anchor {
             }
         };
         Some(ns.map_or(0, |ns| ns / NANOS_PER_MS))
+    }
+}
+
+#[cfg(feature = "otel")]
+impl Anchor {
+    /// The wall clock at `t`, ns since the Unix epoch, at any distance from the anchor; `None`
+    /// if the anchor's wall clock was before the epoch or the result does not fit.
+    fn wall_ns_at(&self, t: Instant) -> Option<u64> {
+        let wall = self.wall_ns?;
+        match t.checked_duration_since(self.mono) {
+            Some(after) => wall.checked_add(nanos(after)),
+            None => wall.checked_sub(nanos(self.mono.saturating_duration_since(t))),
+        }
+    }
+}
+
+/// How far outside `request_received_ms`'s millisecond a derived arrival may fall and still be
+/// the same instant: two anchors' errors (at most half a [`MAX_BRACKET`] each).
+#[cfg(feature = "otel")]
+pub(crate) const ARRIVAL_TOLERANCE: Duration = MAX_BRACKET;
+
+/// The arrival in ns since the Unix epoch: `derived_ns` clamped into `received_ms`'s
+/// millisecond when it lies within [`ARRIVAL_TOLERANCE`] of it, else `received_ms` exactly.
+#[cfg(feature = "otel")]
+pub(crate) fn refine_arrival(received_ms: u64, derived_ns: Option<u64>) -> u128 {
+    let lo = u128::from(received_ms) * u128::from(NANOS_PER_MS);
+    let hi = lo + u128::from(NANOS_PER_MS) - 1;
+    let tolerance = ARRIVAL_TOLERANCE.as_nanos();
+    match derived_ns.map(u128::from) {
+        Some(d) if d + tolerance >= lo && d <= hi + tolerance => d.clamp(lo, hi),
+        _ => lo,
+    }
+}
+
+#[cfg(feature = "otel")]
+impl super::RequestTracker {
+    /// The arrival's wall-clock time to the nanosecond where this thread's clock anchor
+    /// confirms `request_received_ms`, else that millisecond exactly (module docs). `now`
+    /// (an instant just read) judges the anchor's age; a stale or missing anchor is taken
+    /// anew (one wall-clock read). No allocation.
+    pub(crate) fn received_wall_time_at(&self, now: Instant) -> SystemTime {
+        let anchor = ANCHOR
+            .try_with(|cell| match cell.get() {
+                Some(anchor) if anchor.epoch_ms_at(now).is_some() => anchor,
+                _ => {
+                    let anchor = Anchor::take(Instant::now, SystemTime::now);
+                    cell.set(Some(anchor));
+                    anchor
+                }
+            })
+            .unwrap_or_else(|_| Anchor::take(Instant::now, SystemTime::now));
+        let ns = refine_arrival(self.received_epoch_ms, anchor.wall_ns_at(self.base));
+        let secs = u64::try_from(ns / 1_000_000_000).unwrap_or(u64::MAX);
+        // `ns % 1e9` < 1e9 fits a u32.
+        let sub = (ns % 1_000_000_000) as u32;
+        UNIX_EPOCH
+            .checked_add(Duration::new(secs, sub))
+            .unwrap_or(UNIX_EPOCH)
     }
 }
 
@@ -294,6 +367,48 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn an_arrival_is_derived_at_any_distance_from_the_anchor() {
+        let t0 = Instant::now() + Duration::from_secs(100);
+        let a = anchor_at(t0, wall0());
+        let wall0_ns = wall0_ms() * NANOS_PER_MS;
+        assert_eq!(
+            a.wall_ns_at(t0 - Duration::from_secs(60)),
+            Some(wall0_ns - 60_000_000_000)
+        );
+        assert_eq!(
+            a.wall_ns_at(t0 + Duration::from_nanos(7)),
+            Some(wall0_ns + 7)
+        );
+        let before_epoch = anchor_at(t0, UNIX_EPOCH - Duration::from_secs(5));
+        assert_eq!(before_epoch.wall_ns_at(t0), None);
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_derived_arrival_refines_its_millisecond_and_never_leaves_it() {
+        let ms = 1_767_225_600_123;
+        let lo = u128::from(ms) * 1_000_000;
+        let tol = ARRIVAL_TOLERANCE.as_nanos() as u64;
+        let lo64 = ms * 1_000_000;
+        // Inside: kept to the nanosecond.
+        assert_eq!(refine_arrival(ms, Some(lo64 + 456_789)), lo + 456_789);
+        // Just outside, within the anchors' errors: clamped into the millisecond.
+        assert_eq!(refine_arrival(ms, Some(lo64 - tol)), lo);
+        assert_eq!(refine_arrival(ms, Some(lo64 + 999_999 + tol)), lo + 999_999);
+        // Further out (a caller's own epoch, a wall-clock step), or unknown: the millisecond.
+        assert_eq!(refine_arrival(ms, Some(lo64 - tol - 1)), lo);
+        assert_eq!(refine_arrival(ms, Some(lo64 + 5_000_000)), lo);
+        assert_eq!(refine_arrival(ms, None), lo);
+        // Extremes do not overflow.
+        assert_eq!(
+            refine_arrival(u64::MAX, Some(u64::MAX)),
+            u128::from(u64::MAX) * 1_000_000
+        );
+        assert_eq!(refine_arrival(0, Some(0)), 0);
     }
 
     fn wall_ms(w: SystemTime) -> u64 {
