@@ -7,7 +7,9 @@
 mod common;
 
 use common::{MODEL, at, metrics, model, outcome_labels, record, request};
-use reqtrack::{Endpoint, ErrorType, Outcome, RequestGuard, RequestTracker, RequestType, names};
+use reqtrack::{
+    Endpoint, ErrorType, Outcome, RequestGuard, RequestTracker, RequestType, TimingInfo, names,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -335,6 +337,33 @@ fn finish_keeps_the_finish_the_last_chunk_stamped() {
     });
     assert_eq!(total, Some(30.0));
     assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS), vec![0.03]);
+}
+
+#[test]
+fn a_merged_router_finish_is_recorded_as_the_requests_own_duration() {
+    // The router's timing (total 20 ms, same arrival) is merged; the request then ends without
+    // a chunk at 50 ms. Its own finish must be stamped, and the duration be its own 50 ms.
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        let router = TimingInfo {
+            request_received_ms: t.request_received_epoch_ms(),
+            prefill_wait_time_ms: None,
+            prefill_time_ms: None,
+            ttft_ms: None,
+            total_time_ms: Some(20.0),
+            kv_hit_rate: None,
+            router_queue_depth: None,
+            kv_transfer_estimated_latency_ms: None,
+        };
+        assert_eq!(t.set_external_timing_at(&router, at(t0, 20)), 1);
+        g.finish_at(Outcome::Success, at(t0, 50));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(50.0), "the tracker's own finish wins");
+    assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS), vec![0.05]);
 }
 
 #[test]

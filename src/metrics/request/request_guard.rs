@@ -96,9 +96,9 @@ impl RequestGuard {
     }
 
     /// Ends the request with `outcome`: `requests_total` +1 and the end-of-request histograms.
-    /// If the tracker has no finish yet (no chunk went through a stream), it is stamped now;
-    /// an existing finish is kept, so the duration equals the `total_time_ms` a client already
-    /// received.
+    /// If the tracker has no finish of its own yet (no chunk went through a stream; a finish
+    /// merged from another hop does not count), it is stamped now; an own finish is kept, so
+    /// the duration equals the `total_time_ms` a client already received.
     pub fn finish(mut self, outcome: Outcome) {
         self.stamp_finish_if_unset(None);
         self.end(outcome);
@@ -132,8 +132,11 @@ impl RequestGuard {
 
     // ---- the one end ------------------------------------------------------------------------
 
+    /// Stamps the tracker's own finish if it has none. A finish merged from another hop
+    /// (`set_external_timing`) does not count: the tracker's own values win, so a request that
+    /// merged a router's timing and ends without chunks records its own duration.
     fn stamp_finish_if_unset(&self, now: Option<Instant>) {
-        if self.tracker.total_time_ms().is_none() {
+        if !self.tracker.has_own_finish() {
             self.tracker
                 .record_finish_at(now.unwrap_or_else(Instant::now));
         }
