@@ -196,14 +196,23 @@ impl RequestTracker {
     /// Sum of detokenize samples; `None` before the first.
     #[inline]
     pub fn detokenize_total_latency(&self) -> Option<Duration> {
-        let (sum, count) = self.detokenize.get();
-        (count != 0).then(|| Duration::from_nanos(sum))
+        self.detokenize_total_and_count().map(|(total, _)| total)
     }
 
     /// Number of detokenize samples (saturates at 2^63 − 1).
     #[inline]
     pub fn detokenize_count(&self) -> u64 {
         self.detokenize.get().1
+    }
+
+    /// The detokenize sum and count as one value (one read of the slot: exactly the same
+    /// samples while packed, a sum covering at least the count's after a spill); `None` before
+    /// the first sample. For averages: two calls to the public getters could read the sum and
+    /// the count at different moments of a concurrent `record_detokenize_latency`.
+    #[inline]
+    pub(crate) fn detokenize_total_and_count(&self) -> Option<(Duration, u64)> {
+        let (sum, count) = self.detokenize.get();
+        (count != 0).then(|| (Duration::from_nanos(sum), count))
     }
 
     // ---- router -------------------------------------------------------------------

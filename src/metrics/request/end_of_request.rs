@@ -9,7 +9,8 @@
 //! `ttft_ms / 1000` of its `nvext.timing`, the duration histogram's `total_time_ms / 1000`, and
 //! likewise prefill wait and prefill time, bit for bit. Decode time and osl combine the finish
 //! with the first token / osl, so they are read through the tracker's one consistent read
-//! (`stream_stamps`: finish first).
+//! (`stream_stamps`: finish first). The detokenize average divides a sum by a count read as
+//! one value (`detokenize_total_and_count`), so a concurrent sample never splits them.
 //!
 //! Unknown values are skipped, never recorded as 0: a request without a first token has no TTFT,
 //! decode-time or prefill-time sample; osl is recorded only when above 0 (Dynamo's rule).
@@ -67,12 +68,9 @@ pub(super) fn observe_end(m: &ModelMetrics, t: &RequestTracker, ttft_pending: bo
     record(&h.cached, t.cached_tokens().map(|n| n as f64));
 
     record(&h.tokenize, t.tokenize_latency().map(duration_ms));
-    if let Some(total) = t.detokenize_total_latency() {
-        // Read after the total: the count only grows, so it is at least the total's.
-        let count = t.detokenize_count();
-        if count > 0 {
-            h.detokenize.record(duration_ms(total) / count as f64);
-        }
+    // Sum and count from one read: two reads could pair a sum with a later, larger count.
+    if let Some((total, count)) = t.detokenize_total_and_count() {
+        h.detokenize.record(duration_ms(total) / count as f64);
     }
 
     // Always known: a request that never migrated records 0.
