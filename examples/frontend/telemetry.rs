@@ -39,11 +39,9 @@
 //!
 //! The frontend has its own recorder (not the process-global one, so several frontends, e.g. in
 //! tests, never share series), installed per call with `metrics::with_local_recorder`.
-//! `ModelMetrics` resolves its handles from the recorder current when they are first needed:
-//! most at construction, but `requests_started_total` and `requests_total` at the first use of
-//! each label set. So every library call that can resolve one (guard creation, the end of a
-//! request, the disconnect) runs inside [`Shared::with_recorder`]; per-chunk observations use
-//! handles resolved at construction and run outside it.
+//! Each `ModelMetrics` is built for that recorder (`ModelMetrics::with_recorder`) and registers
+//! each series there at its first use, wherever the call runs; only the per-worker gauges and
+//! the cancellation counters go through the facade, inside [`Shared::with_recorder`].
 //!
 //! Time inside tracker calls and inside request-metrics calls is metered ([`super::meter`])
 //! for the load generator's summary; the stamps `StreamMetrics` makes itself (first token, osl
@@ -143,8 +141,9 @@ struct Served {
 }
 
 impl Served {
-    /// Resolves `model`'s handles from the current recorder.
-    fn resolve(prefix: &Prefix, model: &str) -> Self {
+    /// `model`'s handles: the library's in `recorder`, the cancellation counters from the
+    /// current recorder.
+    fn resolve(prefix: &Prefix, model: &str, recorder: &Arc<PrometheusRecorder>) -> Self {
         let name = prefix.name(MODEL_CANCELLATION_TOTAL);
         let cancellations = |e: Endpoint, streaming: bool| {
             metrics::counter!(name.clone(),
@@ -154,7 +153,7 @@ impl Served {
         };
         let by_endpoint = |e| [cancellations(e, false), cancellations(e, true)];
         Self {
-            metrics: Arc::new(ModelMetrics::new(prefix, model)),
+            metrics: Arc::new(ModelMetrics::with_recorder(prefix, model, recorder.clone())),
             cancellations: [
                 by_endpoint(Endpoint::ChatCompletions),
                 by_endpoint(Endpoint::Completions),
@@ -165,7 +164,7 @@ impl Served {
 
 /// What every request shares: the recorder, the CPU meters.
 struct Shared {
-    recorder: PrometheusRecorder,
+    recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
     spent: Spent,
     ended: AtomicU64,
@@ -175,7 +174,7 @@ struct Shared {
 impl Shared {
     /// Runs `f` with this frontend's recorder as the facade's current one (see the module docs).
     fn with_recorder<T>(&self, f: impl FnOnce() -> T) -> T {
-        metrics::with_local_recorder(&self.recorder, f)
+        metrics::with_local_recorder(&*self.recorder, f)
     }
 
     /// A request ended: its meter and worker conflicts join the totals, and every
@@ -219,9 +218,9 @@ impl Telemetry {
                 builder.set_buckets_for_metric(Matcher::Full(prefix.name(suffix)), buckets)
             },
         )?;
-        let recorder = builder.build_recorder();
+        let recorder = Arc::new(builder.build_recorder());
         let handle = recorder.handle();
-        let models = metrics::with_local_recorder(&recorder, || {
+        let models = metrics::with_local_recorder(&*recorder, || {
             metrics::describe_counter!(
                 prefix.name(MODEL_CANCELLATION_TOTAL),
                 Unit::Count,
@@ -231,7 +230,7 @@ impl Telemetry {
                 .iter()
                 .map(String::as_str)
                 .chain([UNKNOWN_MODEL])
-                .map(|m| (m.to_owned(), Served::resolve(&prefix, m)))
+                .map(|m| (m.to_owned(), Served::resolve(&prefix, m, &recorder)))
                 .collect()
         });
         Ok(Self {

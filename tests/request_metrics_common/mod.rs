@@ -6,6 +6,7 @@
 use metrics::Unit;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use reqtrack::{Endpoint, ModelMetrics, Prefix, RequestGuard, RequestTracker, RequestType};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,11 +25,19 @@ pub struct Series {
 /// Everything a recorder saw.
 pub struct Recorded(pub Vec<Series>);
 
-/// Runs `f` with a fresh `DebuggingRecorder` as the thread's recorder and returns what it saw.
+thread_local! {
+    /// The recorder of the `record` call running on this thread.
+    static CURRENT: RefCell<Option<Arc<DebuggingRecorder>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with a fresh `DebuggingRecorder` as the thread's recorder (the one [`metrics`]
+/// builds for, and the facade's local recorder) and returns what it saw.
 pub fn record(f: impl FnOnce()) -> Recorded {
-    let recorder = DebuggingRecorder::new();
+    let recorder = Arc::new(DebuggingRecorder::new());
     let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
+    let previous = CURRENT.with(|c| c.replace(Some(recorder.clone())));
+    metrics::with_local_recorder(&*recorder, f);
+    CURRENT.with(|c| *c.borrow_mut() = previous);
     let series = snapshotter
         .snapshot()
         .into_vec()
@@ -120,9 +129,17 @@ impl Recorded {
     }
 }
 
-/// The model's metrics under the default prefix (call inside `record`).
+/// The model's metrics under the default prefix, built for the recorder of the `record` call
+/// running on this thread (call inside `record`).
 pub fn metrics() -> Arc<ModelMetrics> {
-    Arc::new(ModelMetrics::new(&Prefix::default(), MODEL))
+    let recorder = CURRENT
+        .with(|c| c.borrow().clone())
+        .expect("metrics() is called inside record()");
+    Arc::new(ModelMetrics::with_recorder(
+        &Prefix::default(),
+        MODEL,
+        recorder,
+    ))
 }
 
 /// A tracker received at `t0` and a streamed chat request's guard.

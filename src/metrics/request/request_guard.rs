@@ -14,7 +14,7 @@
 
 use super::end_of_request::observe_end;
 use super::labels::{Endpoint, ErrorType, Outcome, RequestType};
-use super::model_metrics::ModelMetrics;
+use super::model_metrics::{GaugeSeries, ModelMetrics};
 use super::stream_metrics::StreamMetrics;
 use crate::RequestTracker;
 use std::sync::Arc;
@@ -24,8 +24,8 @@ use std::time::Instant;
 ///
 /// Create it when the handler accepts the request; turn it into a [`StreamMetrics`] with
 /// [`into_stream`](Self::into_stream) when the response stream starts (streamed or not: the
-/// engine's stream); end it with [`finish`](Self::finish). No allocation after the first request
-/// of a label set.
+/// engine's stream); end it with [`finish`](Self::finish). No allocation after the first use of
+/// each series it touches.
 #[must_use = "dropping the guard ends the request (as an error)"]
 #[derive(Debug)]
 pub struct RequestGuard {
@@ -52,10 +52,14 @@ impl RequestGuard {
         endpoint: Endpoint,
         request_type: RequestType,
     ) -> Self {
-        metrics.started(endpoint, request_type).increment(1);
-        metrics.inflight.increment(1.0);
-        metrics.active.increment(1.0);
-        metrics.queued.increment(1.0);
+        metrics.started(endpoint, request_type);
+        for g in [
+            GaugeSeries::Inflight,
+            GaugeSeries::Active,
+            GaugeSeries::Queued,
+        ] {
+            metrics.gauge(g, |g| g.increment(1.0));
+        }
         Self {
             metrics,
             tracker,
@@ -147,14 +151,16 @@ impl RequestGuard {
             return;
         }
         self.tracker.record_finish_at(now);
-        self.metrics.disconnected.increment(1.0);
+        self.metrics
+            .gauge(GaugeSeries::Disconnected, |g| g.increment(1.0));
         self.end(Outcome::Error(ErrorType::Cancelled));
     }
 
     fn leave_queue(&mut self) {
         if self.queued {
             self.queued = false;
-            self.metrics.queued.decrement(1.0);
+            self.metrics
+                .gauge(GaugeSeries::Queued, |g| g.decrement(1.0));
         }
     }
 
@@ -166,8 +172,7 @@ impl RequestGuard {
         self.ended = true;
         self.leave_queue();
         self.metrics
-            .ended(self.endpoint, self.request_type, outcome)
-            .increment(1);
+            .ended(self.endpoint, self.request_type, outcome);
         observe_end(&self.metrics, &self.tracker, !self.ttft_recorded);
     }
 }
@@ -182,7 +187,8 @@ impl Drop for RequestGuard {
                 self.end(Outcome::Error(ErrorType::Internal));
             }
         }
-        self.metrics.inflight.decrement(1.0);
-        self.metrics.active.decrement(1.0);
+        for g in [GaugeSeries::Inflight, GaugeSeries::Active] {
+            self.metrics.gauge(g, |g| g.decrement(1.0));
+        }
     }
 }

@@ -29,6 +29,7 @@
 //! Single owner (the response stream): plain fields, no atomics, no allocation.
 
 use super::labels::Outcome;
+use super::model_metrics::Hist;
 use super::request_guard::RequestGuard;
 use crate::RequestTracker;
 use crate::report::derive::secs_from_ms as seconds;
@@ -88,13 +89,11 @@ impl StreamMetrics {
         let t = &*self.guard.tracker;
         let n = u64::try_from(tokens).unwrap_or(u64::MAX);
         self.osl = self.osl.saturating_add(n);
-        m.output_tokens.increment(n);
+        m.output_tokens(n);
         let kind = match self.last_chunk {
             None => {
                 t.record_first_token_at(now);
-                if let Some(ttft) = t.ttft_ms() {
-                    m.h.ttft.record(seconds(ttft));
-                }
+                m.record(Hist::Ttft, t.ttft_ms().map(seconds));
                 self.last_chunk = Some(now);
                 ChunkKind::First
             }
@@ -104,8 +103,7 @@ impl StreamMetrics {
                 if tokens > MAX_ITL_SAMPLES_PER_CHUNK {
                     ChunkKind::Oversized
                 } else {
-                    m.h.itl
-                        .record_many(gap.as_secs_f64() / tokens as f64, tokens);
+                    m.record_many(Hist::Itl, gap.as_secs_f64() / tokens as f64, tokens);
                     ChunkKind::Later
                 }
             }
