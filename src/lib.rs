@@ -91,7 +91,7 @@ pub use gate::{OwnedPhasePermit, PhasePermit, RequestPhase};
 
 // ---- tracker -------------------------------------------------------------------------------
 mod tracker;
-pub use tracker::RequestTracker;
+pub use tracker::{Overlap, RequestTracker};
 
 // ---- reports -------------------------------------------------------------------------------
 mod report;

@@ -118,8 +118,12 @@ fn label_values_are_dynamos_spelling() {
             "unavailable",
             "cancelled",
             "response_timeout",
+            "first_token_timeout",
+            "intra_token_timeout",
             "internal",
-            "not_implemented"
+            "not_implemented",
+            "backend_error",
+            "truncated_stream"
         ]
     );
     assert_eq!(
@@ -292,6 +296,74 @@ fn an_explicit_disconnect_stamps_the_finish_at_the_given_instant() {
         vec![0.042]
     );
     assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
+}
+
+// ---- model_cancellation_total and model_rejection_total (Dynamo's) ---------------------------
+
+#[test]
+fn a_client_disconnect_is_missing_from_model_cancellation_total() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        let (_, dropped) = request(&m, t0);
+        drop(dropped.into_stream());
+        let (_, told) = request(&m, t0);
+        told.client_disconnected_at(at(t0, 7));
+        let (_, unary) = request(&m, t0);
+        drop(unary); // no stream: an internal error, not a disconnect
+    });
+    let chat_stream = [
+        ("model", MODEL),
+        ("endpoint", "chat_completions"),
+        ("request_type", "stream"),
+    ];
+    assert_eq!(
+        r.counter(names::MODEL_CANCELLATION_TOTAL, &chat_stream),
+        Some(2)
+    );
+    assert_eq!(r.label_sets(names::MODEL_CANCELLATION_TOTAL).len(), 1);
+    let help =
+        r.0.iter()
+            .find(|s| s.name == "dynamo_frontend_model_cancellation_total")
+            .and_then(|s| s.description.clone());
+    assert_eq!(
+        help.as_deref(),
+        Some("Total number of request cancellations")
+    );
+}
+
+#[test]
+fn a_request_refused_for_load_is_missing_from_model_rejection_total() {
+    let r = record(|| {
+        let m = metrics();
+        for endpoint in [
+            Endpoint::ChatCompletions,
+            Endpoint::ChatCompletions,
+            Endpoint::Completions,
+        ] {
+            let t = Arc::new(RequestTracker::new());
+            RequestGuard::new(m.clone(), t, endpoint, RequestType::Unary).reject();
+        }
+    });
+    let rejected = |endpoint| {
+        r.counter(
+            names::MODEL_REJECTION_TOTAL,
+            &[("model", MODEL), ("endpoint", endpoint)],
+        )
+    };
+    assert_eq!(
+        (rejected("chat_completions"), rejected("completions")),
+        (Some(2), Some(1))
+    );
+    let overload = [
+        ("model", MODEL),
+        ("endpoint", "chat_completions"),
+        ("request_type", "unary"),
+        ("status", "error"),
+        ("error_type", "overload"),
+    ];
+    assert_eq!(r.counter(names::REQUESTS_TOTAL, &overload), Some(2));
+    assert_eq!(r.label_sets(names::MODEL_CANCELLATION_TOTAL).len(), 0);
 }
 
 #[test]

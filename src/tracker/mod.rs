@@ -30,7 +30,8 @@
 //!
 //! # Files
 //!
-//! `stamps` (timestamps), `counts` (counts and durations), `workers` (phase and worker
+//! `stamps` (timestamps), `counts` (counts and durations), `overlap` (`record_kv_hit`'s
+//! whole-or-fractional overlap argument), `workers` (phase and worker
 //! slots), `external` (merging another hop's timing and workers), `read` (derived figures and
 //! reports), `clock` (offsets from the base instant), `wall_clock` (the arrival's wall-clock
 //! time from a per-thread monotonic→wall anchor).
@@ -46,6 +47,7 @@
 mod clock;
 mod counts;
 mod external;
+mod overlap;
 mod read;
 mod stamps;
 mod wall_clock;
@@ -57,6 +59,8 @@ use crate::sync::AtomicU32;
 use external::MergedTiming;
 use std::fmt;
 use std::time::Instant;
+
+pub use overlap::Overlap;
 
 /// The lifecycle of one LLM-serving request, recorded without locks or allocation.
 ///

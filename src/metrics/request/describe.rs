@@ -56,6 +56,18 @@ const HELP: &[(&str, Kind, Option<Unit>, &str)] = &[
         "Total number of output tokens generated (updates in real-time)",
     ),
     (
+        names::MODEL_CANCELLATION_TOTAL,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Total number of request cancellations",
+    ),
+    (
+        names::MODEL_REJECTION_TOTAL,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Total number of requests rejected due to resource exhaustion",
+    ),
+    (
         names::REQUEST_DURATION_SECONDS,
         Kind::Histogram,
         Some(Unit::Seconds),

@@ -22,9 +22,10 @@
 //!
 //! # Tables
 //!
-//! `requests_total` has one series per `(endpoint, request_type, outcome)`, `requests_started_total`
-//! per `(endpoint, request_type)`: fixed tables indexed by the label enums. The histograms and
-//! gauges have one slot each ([`Hist`], [`GaugeSeries`]).
+//! `requests_total` has one series per `(endpoint, request_type, outcome)`;
+//! `requests_started_total` and `model_cancellation_total` per `(endpoint, request_type)`;
+//! `model_rejection_total` per endpoint: fixed tables indexed by the label enums. The
+//! histograms and gauges have one slot each ([`Hist`], [`GaugeSeries`]).
 
 use super::describe::describe;
 use super::labels::{Endpoint, Outcome, RequestType, TokenizerOperation};
@@ -143,6 +144,8 @@ pub struct ModelMetrics {
     model: SharedString,
     requests_total: [LazyHandle<Counter>; OUTCOME_LABEL_SETS],
     requests_started: [LazyHandle<Counter>; REQUEST_LABEL_SETS],
+    cancellations: [LazyHandle<Counter>; REQUEST_LABEL_SETS],
+    rejections: [LazyHandle<Counter>; Endpoint::COUNT],
     output_tokens: LazyHandle<Counter>,
     gauges: [LazyHandle<Gauge>; GaugeSeries::COUNT],
     histograms: [LazyHandle<Histogram>; Hist::COUNT],
@@ -173,6 +176,8 @@ impl ModelMetrics {
             model: SharedString::from_shared(Arc::from(model.into())),
             requests_total: [const { LazyHandle::new() }; OUTCOME_LABEL_SETS],
             requests_started: [const { LazyHandle::new() }; REQUEST_LABEL_SETS],
+            cancellations: [const { LazyHandle::new() }; REQUEST_LABEL_SETS],
+            rejections: [const { LazyHandle::new() }; Endpoint::COUNT],
             output_tokens: LazyHandle::new(),
             gauges: [const { LazyHandle::new() }; GaugeSeries::COUNT],
             histograms: [const { LazyHandle::new() }; Hist::COUNT],
@@ -235,17 +240,24 @@ impl ModelMetrics {
 
     // ---- observations (the request's hot path) ------------------------------------------
 
-    /// `requests_started_total` +1 for this label set.
-    pub(super) fn started(&self, endpoint: Endpoint, request_type: RequestType) {
-        self.requests_started[request_index(endpoint, request_type)].with(
-            || {
-                self.counter(
-                    names::REQUESTS_STARTED_TOTAL,
-                    self.request_labels(endpoint, request_type),
-                )
-            },
+    /// The counter `suffix` of `table` +1 for this `(endpoint, request_type)`.
+    fn increment_per_request(
+        &self,
+        table: &[LazyHandle<Counter>; REQUEST_LABEL_SETS],
+        suffix: &'static str,
+        endpoint: Endpoint,
+        request_type: RequestType,
+    ) {
+        table[request_index(endpoint, request_type)].with(
+            || self.counter(suffix, self.request_labels(endpoint, request_type)),
             |c| c.increment(1),
         );
+    }
+
+    /// `requests_started_total` +1 for this label set.
+    pub(super) fn started(&self, endpoint: Endpoint, request_type: RequestType) {
+        let suffix = names::REQUESTS_STARTED_TOTAL;
+        self.increment_per_request(&self.requests_started, suffix, endpoint, request_type);
     }
 
     /// `requests_total` +1 for this label set.
@@ -256,6 +268,23 @@ impl ModelMetrics {
                 let status = Label::new(names::STATUS_LABEL, outcome.status().as_str());
                 let error = Label::new(names::ERROR_TYPE_LABEL, outcome.error_type_label());
                 self.counter(names::REQUESTS_TOTAL, [m, e, r, status, error])
+            },
+            |c| c.increment(1),
+        );
+    }
+
+    /// `model_cancellation_total` +1 for this label set.
+    pub(super) fn cancelled(&self, endpoint: Endpoint, request_type: RequestType) {
+        let suffix = names::MODEL_CANCELLATION_TOTAL;
+        self.increment_per_request(&self.cancellations, suffix, endpoint, request_type);
+    }
+
+    /// `model_rejection_total` +1 for this endpoint.
+    pub(super) fn rejected(&self, endpoint: Endpoint) {
+        self.rejections[endpoint.index()].with(
+            || {
+                let endpoint = Label::new(names::ENDPOINT_LABEL, endpoint.as_str());
+                self.counter(names::MODEL_REJECTION_TOTAL, [self.model_label(), endpoint])
             },
             |c| c.increment(1),
         );

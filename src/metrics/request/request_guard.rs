@@ -5,7 +5,8 @@
 //! | [`RequestGuard::new`] | `requests_started_total` +1; `inflight_requests`, `active_requests`, `queued_requests` +1 |
 //! | first token-bearing chunk ([`StreamMetrics`]) | `queued_requests` −1 |
 //! | [`finish`](RequestGuard::finish) with an [`Outcome`] | `requests_total{status, error_type}` +1; the end-of-request histograms |
-//! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` +1, the tracker's finish stamped |
+//! | [`reject`](RequestGuard::reject) (refused for load) | `model_rejection_total{model, endpoint}` +1; then as `finish` with `error` / `overload` |
+//! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` and `model_cancellation_total` +1, the tracker's finish stamped |
 //! | dropped without an outcome, no stream | `error` / `internal` (Dynamo's default) |
 //! | drop, always | `inflight_requests`, `active_requests` −1 (and `queued_requests` −1 if still queued) |
 //!
@@ -114,9 +115,24 @@ impl RequestGuard {
         self.end(outcome);
     }
 
+    /// The request was refused for resource exhaustion (every worker busy; Dynamo answers
+    /// 529): `model_rejection_total{model, endpoint}` +1, then it ends as
+    /// [`finish`](Self::finish)`(Outcome::Error(ErrorType::Overload))`.
+    pub fn reject(self) {
+        self.metrics.rejected(self.endpoint);
+        self.finish(Outcome::Error(ErrorType::Overload));
+    }
+
+    /// [`reject`](Self::reject), stamping a missing finish at `now`.
+    pub fn reject_at(self, now: Instant) {
+        self.metrics.rejected(self.endpoint);
+        self.finish_at(Outcome::Error(ErrorType::Overload), now);
+    }
+
     /// The client went away (detected by the caller, e.g. a unary handler's connection
-    /// monitor): the tracker's finish stamped now, `disconnected_clients` +1, `requests_total`
-    /// as `error` / `cancelled`, and the end-of-request histograms.
+    /// monitor): the tracker's finish stamped now, `disconnected_clients` and
+    /// `model_cancellation_total` +1, `requests_total` as `error` / `cancelled`, and the
+    /// end-of-request histograms.
     pub fn client_disconnected(self) {
         self.client_disconnected_at(Instant::now());
     }
@@ -153,6 +169,7 @@ impl RequestGuard {
         self.tracker.record_finish_at(now);
         self.metrics
             .gauge(GaugeSeries::Disconnected, |g| g.increment(1.0));
+        self.metrics.cancelled(self.endpoint, self.request_type);
         self.end(Outcome::Error(ErrorType::Cancelled));
     }
 

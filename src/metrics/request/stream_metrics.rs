@@ -136,6 +136,11 @@ impl StreamMetrics {
         self.guard.finish_at(outcome, now);
     }
 
+    /// The request was refused for resource exhaustion ([`RequestGuard::reject`]).
+    pub fn reject(self) {
+        self.guard.reject();
+    }
+
     /// The client went away now ([`RequestGuard::client_disconnected`]); dropping the stream
     /// does the same.
     pub fn client_disconnected(self) {
