@@ -6,14 +6,13 @@
 
 #![cfg(not(reqtrack_model))]
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 use reqtrack::{
     GaugeHandleCacheStats, RequestTracker, WORKER_TYPE_PREFILL, forget_gauge_handles,
     gauge_handle_cache_stats, gauge_handle_ttl, set_gauge_handle_ttl,
 };
-use std::sync::atomic::{AtomicUsize, Ordering};
+use reqtrack_check::recorder::TallyRecorder;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -45,32 +44,12 @@ impl Drop for TtlForTest {
 }
 
 /// A recorder with state (so it is not zero-sized) that counts gauge registrations, i.e. how
-/// often the cache resolved a handle through the facade.
-#[derive(Default)]
-struct CountingRecorder {
-    resolved: AtomicUsize,
-}
+/// often the cache resolved a handle through the facade ([`resolved`]).
+type CountingRecorder = TallyRecorder;
 
-impl CountingRecorder {
-    fn resolved(&self) -> usize {
-        self.resolved.load(Ordering::Relaxed)
-    }
-}
-
-impl Recorder for CountingRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::noop()
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        self.resolved.fetch_add(1, Ordering::Relaxed);
-        Gauge::noop()
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
+/// How often `recorder` registered a gauge.
+fn resolved(recorder: &CountingRecorder) -> usize {
+    usize::try_from(recorder.gauges_registered()).unwrap_or(usize::MAX)
 }
 
 /// A request served by prefill worker `worker`, its first token stamped at `at`.
@@ -181,10 +160,10 @@ fn handle_unused_for_longer_than_the_ttl_is_resolved_on_its_next_use() {
     metrics::with_local_recorder(&recorder, || {
         first_token_at(7, t0).observe_first_token_gauges();
         first_token_at(7, t0 + ttl).observe_first_token_gauges();
-        assert_eq!(recorder.resolved(), 1, "used again within the TTL: kept");
+        assert_eq!(resolved(&recorder), 1, "used again within the TTL: kept");
         first_token_at(7, t0 + 2 * ttl + Duration::from_nanos(1)).observe_first_token_gauges();
         assert_eq!(
-            recorder.resolved(),
+            resolved(&recorder),
             2,
             "unused for longer than the TTL: resolved"
         );
@@ -202,7 +181,7 @@ fn resolutions_of_worker_7_at(offsets: &[Duration]) -> usize {
             first_token_at(7, t0 + offset).observe_first_token_gauges();
         }
     });
-    recorder.resolved()
+    resolved(&recorder)
 }
 
 #[test]
@@ -271,18 +250,18 @@ fn a_gauge_set_rarely_is_re_resolved_even_while_its_worker_stays_busy() {
         let with_isl = first_token_at(7, t0);
         with_isl.record_isl(64, 0);
         with_isl.observe_first_token_gauges(); // TTFT and ISL
-        assert_eq!(recorder.resolved(), 2);
+        assert_eq!(resolved(&recorder), 2);
         for tenths in 1..=15 {
             // TTFT only, every 0.1 TTL: the TTFT handle stays fresh, the ISL one does not.
             first_token_at(7, t0 + ttl * tenths / 10).observe_first_token_gauges();
         }
-        assert_eq!(recorder.resolved(), 2);
+        assert_eq!(resolved(&recorder), 2);
         let again = first_token_at(7, t0 + ttl * 16 / 10);
         again.record_isl(64, 0);
         again.observe_first_token_gauges();
     });
     assert_eq!(
-        recorder.resolved(),
+        resolved(&recorder),
         3,
         "only the ISL handle was resolved again"
     );
@@ -360,7 +339,7 @@ fn handle_cache_grows_without_bound_as_workers_churn() {
         "{WORKERS} workers, one per {STEP:?}, TTL {ttl:?}: at the end {end:?}; at most {most:?}"
     );
     assert_eq!(
-        recorder.resolved(),
+        resolved(&recorder),
         WORKERS as usize,
         "one resolution per worker"
     );

@@ -452,11 +452,11 @@ fn a_custom_prefix_names_every_series() {
         );
         g.finish(Outcome::Success);
     });
-    assert!(!r.0.is_empty());
-    for s in &r.0 {
+    assert!(!r.series().is_empty());
+    for s in r.series() {
         assert!(s.name.starts_with("router_"), "{}", s.name);
     }
-    assert!(r.0.iter().any(|s| s.name == "router_requests_total"));
+    assert!(r.series().iter().any(|s| s.name == "router_requests_total"));
 }
 
 #[test]
@@ -464,21 +464,17 @@ fn every_histogram_is_described_with_dynamos_help_where_dynamo_has_it() {
     let r = record(|| {
         full_request(&metrics(), Instant::now());
     });
-    let help = |suffix: &str| {
-        r.0.iter()
-            .find(|s| s.name == format!("dynamo_frontend_{suffix}"))
-            .and_then(|s| s.description.clone())
-    };
+    let help = |suffix: &str| r.description(suffix);
     assert_eq!(
-        help(names::TIME_TO_FIRST_TOKEN_SECONDS).as_deref(),
+        help(names::TIME_TO_FIRST_TOKEN_SECONDS),
         Some("Time to first token in seconds")
     );
     assert_eq!(
-        help(names::REQUEST_DURATION_SECONDS).as_deref(),
+        help(names::REQUEST_DURATION_SECONDS),
         Some("Duration of LLM requests")
     );
     assert_eq!(
-        help(names::CACHED_TOKENS).as_deref(),
+        help(names::CACHED_TOKENS),
         Some("Number of cached tokens (prefix cache hits) per request")
     );
     for (suffix, _) in reqtrack::DEFAULT_BUCKETS {

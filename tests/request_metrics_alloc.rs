@@ -9,88 +9,16 @@
 
 #![cfg(not(reqtrack_model))]
 
-use metrics::{
-    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
-    SharedString, Unit,
-};
 use reqtrack::{
     Endpoint, ErrorType, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker, RequestType,
 };
 use reqtrack_check::alloc::{CountingAlloc, allocations};
+use reqtrack_check::recorder::TallyRecorder;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Counts operations (counters: the increments' sum; histograms: samples).
-#[derive(Default)]
-struct Tally(AtomicU64);
-
-impl CounterFn for Tally {
-    fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::Relaxed);
-    }
-    fn absolute(&self, value: u64) {
-        self.0.store(value, Ordering::Relaxed);
-    }
-}
-
-impl GaugeFn for Tally {
-    fn increment(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn decrement(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn set(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl HistogramFn for Tally {
-    fn record(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn record_many(&self, _: f64, count: usize) {
-        self.0.fetch_add(count as u64, Ordering::Relaxed);
-    }
-}
-
-/// Every counter, gauge and histogram shares one tally per kind; handing one out is an `Arc`
-/// clone (no allocation). `registered` counts registrations (registry lookups).
-#[derive(Default)]
-struct TallyRecorder {
-    counters: Arc<Tally>,
-    gauges: Arc<Tally>,
-    histograms: Arc<Tally>,
-    registered: Tally,
-}
-
-impl TallyRecorder {
-    fn registered(&self) -> u64 {
-        self.registered.0.load(Ordering::Relaxed)
-    }
-}
-
-impl Recorder for TallyRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-        CounterFn::increment(&self.registered, 1);
-        Counter::from_arc(self.counters.clone())
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        CounterFn::increment(&self.registered, 1);
-        Gauge::from_arc(self.gauges.clone())
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        CounterFn::increment(&self.registered, 1);
-        Histogram::from_arc(self.histograms.clone())
-    }
-}
 
 /// A model's metrics built for `recorder`: used below outside any `with_local_recorder` scope.
 fn model_metrics(recorder: &Arc<TallyRecorder>) -> Arc<ModelMetrics> {
@@ -144,13 +72,13 @@ fn after_the_first_request_of_a_model_nothing_allocates() {
     let ((), first_chunk) = allocations(|| {
         s.observe_chunk(2, t0 + Duration::from_millis(10));
     });
-    let samples = recorder.histograms.0.load(Ordering::Relaxed);
+    let samples = recorder.histograms.get();
     let ((), per_chunk) = allocations(|| {
         for i in 0..1000 {
             s.observe_chunk(1 + i % 4, t0 + Duration::from_millis(11 + i as u64));
         }
     });
-    let itl_samples = recorder.histograms.0.load(Ordering::Relaxed) - samples;
+    let itl_samples = recorder.histograms.get() - samples;
     let ((), at_end) = allocations(|| s.finish(Outcome::Success));
 
     assert_eq!((at_start, first_chunk, per_chunk, at_end), (0, 0, 0, 0));

@@ -322,12 +322,8 @@ fn a_client_disconnect_is_missing_from_model_cancellation_total() {
         Some(2)
     );
     assert_eq!(r.label_sets(names::MODEL_CANCELLATION_TOTAL).len(), 1);
-    let help =
-        r.0.iter()
-            .find(|s| s.name == "dynamo_frontend_model_cancellation_total")
-            .and_then(|s| s.description.clone());
     assert_eq!(
-        help.as_deref(),
+        r.description(names::MODEL_CANCELLATION_TOTAL),
         Some("Total number of request cancellations")
     );
 }

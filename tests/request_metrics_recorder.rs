@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[test]
 fn a_model_that_served_no_request_exports_empty_series() {
     let r = record(|| drop(metrics()));
-    let names: Vec<_> = r.0.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<_> = r.series().iter().map(|s| s.name.as_str()).collect();
     assert!(names.is_empty(), "{names:?}");
 }
 
