@@ -313,6 +313,13 @@ impl ModelMetrics {
         }
     }
 
+    /// Registers histogram `h` if this is its first use, recording nothing: for a series the
+    /// next observation will need, so that observation does no registry lookup.
+    #[inline]
+    pub(super) fn prepare(&self, h: Hist) {
+        self.histograms[h as usize].with(|| self.histogram_handle(h), |_| {});
+    }
+
     /// Records `v` `n` times in histogram `h`.
     #[inline]
     pub(super) fn record_many(&self, h: Hist, v: f64, n: usize) {

@@ -7,7 +7,9 @@
 //! * the **first** such chunk records the tracker's first token at `now` (first write wins: a
 //!   first token the prefill phase recorded earlier is kept) and records TTFT as the tracker's
 //!   `ttft_ms() / 1000`, the figure `nvext.timing` reports; it gives no ITL sample, however many
-//!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`;
+//!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`; it also
+//!   registers the ITL series (empty) if the model has none yet, so that after a model's first
+//!   chunk no chunk does a registry lookup or allocates;
 //! * a **later** chunk records ITL = (gap since the previous token-bearing chunk) ÷ n, n times
 //!   (`record_many`);
 //! * then the tracker's osl and finish are brought up to date as one value
@@ -94,6 +96,9 @@ impl StreamMetrics {
             None => {
                 t.record_first_token_at(now);
                 m.record(Hist::Ttft, t.ttft_ms().map(seconds));
+                // The next chunk's ITL series is registered now, so after a model's first
+                // chunk no chunk looks up or allocates.
+                m.prepare(Hist::Itl);
                 self.last_chunk = Some(now);
                 ChunkKind::First
             }
