@@ -1,4 +1,5 @@
-//! `reqtrack`: a lock-free, allocation-free tracker of one LLM-serving request's lifecycle.
+//! `reqtrack`: a lock-free tracker of one LLM-serving request's lifecycle, allocation-free on
+//! the request's path (the metrics allocate only to register a series; see below).
 //!
 //! A router keeps one [`RequestTracker`] per request, writes it from several tasks at once
 //! (the response stream, the router, a background prefill task, the prefill and decode
@@ -6,8 +7,12 @@
 //! `nvext.worker_id` JSON of an OpenAI-compatible response ([`TimingInfo`], [`WorkerIdInfo`]),
 //! and feeds per-worker gauges to any `metrics` recorder.
 //!
-//! Every field is an atomic; no call takes a lock, allocates, or waits for another thread
-//! (except [`RequestTracker::set_phase`], which waits for the phase permit by design).
+//! Every field is an atomic; no tracker call takes a lock, allocates, or waits for another
+//! thread (except [`RequestTracker::set_phase`], which waits for the phase permit by design).
+//! The metrics allocate only when they register a series: a request-metric series at its first
+//! use ([`ModelMetrics`]), and `observe_*_gauges` on a miss of the thread's gauge-handle cache
+//! (a worker this thread has not observed within the handle TTL, [`gauge_handle_ttl`]; or any
+//! observation under a zero-sized recorder, such as the no-op one when none is installed).
 //! The API mirrors the lock-based reference tracker, so switching is a change of import.
 //!
 //! ```
@@ -94,7 +99,7 @@ pub use gate::{OwnedPhasePermit, PhasePermit, RequestPhase};
 
 // ---- tracker -------------------------------------------------------------------------------
 mod tracker;
-pub use tracker::RequestTracker;
+pub use tracker::{Overlap, RequestTracker};
 
 // ---- reports -------------------------------------------------------------------------------
 mod report;
@@ -122,6 +127,12 @@ pub use metrics::{
 // ---- traces (feature `otel`) ----------------------------------------------------------------
 #[cfg(feature = "otel")]
 pub mod otel;
+
+/// README.md's Rust blocks, compiled and run as doctests by `cargo test` (never built
+/// otherwise), so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// The tracker must stay within four cache lines (three until the fractional KV overlap, the
 /// migration count and the merged timing of issue 10 filled a fourth).

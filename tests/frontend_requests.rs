@@ -4,13 +4,14 @@
 mod frontend_common;
 
 use frontend_common::server::headers::{server_timing, tgi_stages};
-use frontend_common::server::telemetry::{MODEL_CANCELLATION_TOTAL, TimingReport, metric_name};
+use frontend_common::server::telemetry::{TimingReport, metric_name};
 use frontend_common::{MODEL, TestServer, scrape, sse_data};
 use futures_util::StreamExt;
 use reqtrack::DEFAULT_BUCKETS;
 use reqtrack::names::{
-    DISCONNECTED_CLIENTS, INFLIGHT_REQUESTS, INTER_TOKEN_LATENCY_SECONDS, OUTPUT_SEQUENCE_TOKENS,
-    OUTPUT_TOKENS_TOTAL, QUEUED_REQUESTS, REQUESTS_TOTAL, TIME_TO_FIRST_TOKEN_SECONDS,
+    DISCONNECTED_CLIENTS, INFLIGHT_REQUESTS, INTER_TOKEN_LATENCY_SECONDS, MODEL_CANCELLATION_TOTAL,
+    OUTPUT_SEQUENCE_TOKENS, OUTPUT_TOKENS_TOTAL, QUEUED_REQUESTS, REQUESTS_TOTAL,
+    TIME_TO_FIRST_TOKEN_SECONDS,
 };
 use serde_json::{Value, json};
 

@@ -6,14 +6,13 @@
 
 #![cfg(not(reqtrack_model))]
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::MetricKindMask;
 use reqtrack::{
     GaugeHandleCacheStats, RequestTracker, WORKER_TYPE_PREFILL, forget_gauge_handles,
     gauge_handle_cache_stats, gauge_handle_ttl, set_gauge_handle_ttl,
 };
-use std::sync::atomic::{AtomicUsize, Ordering};
+use reqtrack_check::recorder::TallyRecorder;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -45,32 +44,12 @@ impl Drop for TtlForTest {
 }
 
 /// A recorder with state (so it is not zero-sized) that counts gauge registrations, i.e. how
-/// often the cache resolved a handle through the facade.
-#[derive(Default)]
-struct CountingRecorder {
-    resolved: AtomicUsize,
-}
+/// often the cache resolved a handle through the facade ([`resolved`]).
+type CountingRecorder = TallyRecorder;
 
-impl CountingRecorder {
-    fn resolved(&self) -> usize {
-        self.resolved.load(Ordering::Relaxed)
-    }
-}
-
-impl Recorder for CountingRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::noop()
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        self.resolved.fetch_add(1, Ordering::Relaxed);
-        Gauge::noop()
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
+/// How often `recorder` registered a gauge.
+fn resolved(recorder: &CountingRecorder) -> usize {
+    usize::try_from(recorder.gauges_registered()).unwrap_or(usize::MAX)
 }
 
 /// A request served by prefill worker `worker`, its first token stamped at `at`.
@@ -107,13 +86,13 @@ fn has_ttft_series(text: &str, worker: u64) -> bool {
 
 // ---- issue 9, item 1: handles must not outlive the exporter's series ------------------------
 
-#[test]
-fn cached_handle_goes_dead_after_exporter_evicts_idle_series() {
+/// Observes worker 7 through `first` under a 50 ms TTL and a 100 ms gauge idle timeout, waits
+/// until the exporter evicted the series, then observes it at the present: the series must be
+/// back in the exposition.
+fn evicted_series_returns_on_a_present_observation(first: RequestTracker) {
     let _ttl = ttl_for_test(Duration::from_millis(50));
     let (recorder, prometheus) = prometheus_with_gauge_idle_timeout(Duration::from_millis(100));
-    metrics::with_local_recorder(&recorder, || {
-        first_token_now(7).observe_first_token_gauges()
-    });
+    metrics::with_local_recorder(&recorder, || first.observe_first_token_gauges());
     assert!(has_ttft_series(&prometheus.render(), 7));
     // The exporter's idle clock is real time: nothing else makes it evict.
     std::thread::sleep(Duration::from_millis(250));
@@ -128,6 +107,11 @@ fn cached_handle_goes_dead_after_exporter_evicts_idle_series() {
     });
     let text = prometheus.render();
     assert!(has_ttft_series(&text, 7), "{text}");
+}
+
+#[test]
+fn cached_handle_goes_dead_after_exporter_evicts_idle_series() {
+    evicted_series_returns_on_a_present_observation(first_token_now(7));
 }
 
 #[test]
@@ -176,28 +160,84 @@ fn handle_unused_for_longer_than_the_ttl_is_resolved_on_its_next_use() {
     metrics::with_local_recorder(&recorder, || {
         first_token_at(7, t0).observe_first_token_gauges();
         first_token_at(7, t0 + ttl).observe_first_token_gauges();
-        assert_eq!(recorder.resolved(), 1, "used again within the TTL: kept");
+        assert_eq!(resolved(&recorder), 1, "used again within the TTL: kept");
         first_token_at(7, t0 + 2 * ttl + Duration::from_nanos(1)).observe_first_token_gauges();
         assert_eq!(
-            recorder.resolved(),
+            resolved(&recorder),
             2,
             "unused for longer than the TTL: resolved"
         );
     });
 }
 
+/// How often worker 7's TTFT handle is resolved when it is observed at `t0 + offset` for each
+/// offset in turn, under a 1 s TTL.
+fn resolutions_of_worker_7_at(offsets: &[Duration]) -> usize {
+    let _ttl = ttl_for_test(Duration::from_secs(1));
+    let recorder = CountingRecorder::default();
+    let t0 = Instant::now();
+    metrics::with_local_recorder(&recorder, || {
+        for &offset in offsets {
+            first_token_at(7, t0 + offset).observe_first_token_gauges();
+        }
+    });
+    resolved(&recorder)
+}
+
 #[test]
-fn an_older_stamp_does_not_make_a_recently_used_handle_stale() {
+fn a_stamp_within_the_ttl_of_the_last_use_either_side_keeps_the_handle() {
+    let s = Duration::from_secs;
+    // Last use at 5 s; 4 s is older and 6 s newer, each within the 1 s TTL of the last use.
+    assert_eq!(resolutions_of_worker_7_at(&[s(5), s(4), s(6)]), 1);
+}
+
+#[test]
+fn a_stamp_more_than_a_ttl_from_the_last_use_either_side_resolves_again() {
+    let s = Duration::from_secs;
+    // 0 s is 5 TTLs before the last use (resolved); 5 s is then 5 TTLs after it (resolved).
+    assert_eq!(resolutions_of_worker_7_at(&[s(5), s(0), s(5)]), 3);
+}
+
+// ---- round three, finding 1: stamps that pin a handle or stop the sweeps ---------------------
+
+#[test]
+fn a_future_stamp_pins_a_handle_whose_series_the_exporter_evicted() {
+    // Deterministic half: a handle last used a year ahead is not reused by a present stamp.
+    let year = Duration::from_secs(365 * 86_400);
+    assert_eq!(
+        resolutions_of_worker_7_at(&[year, Duration::ZERO]),
+        2,
+        "the present observation resolves again"
+    );
+}
+
+#[test]
+fn a_future_stamp_keeps_an_evicted_series_missing_from_the_exposition() {
+    // The symptom, with the real exporter: the first observation is dated an hour ahead.
+    let future = Instant::now() + Duration::from_secs(3600);
+    evicted_series_returns_on_a_present_observation(first_token_at(7, future));
+}
+
+#[test]
+fn a_backlog_observed_newest_first_never_sweeps() {
+    const WORKERS: u32 = 20_000;
     let ttl = Duration::from_secs(1);
     let _ttl = ttl_for_test(ttl);
     let recorder = CountingRecorder::default();
     let t0 = Instant::now();
+    let mut most = 0;
     metrics::with_local_recorder(&recorder, || {
-        first_token_at(7, t0 + 5 * ttl).observe_first_token_gauges();
-        first_token_at(7, t0).observe_first_token_gauges();
-        first_token_at(7, t0 + 5 * ttl).observe_first_token_gauges();
+        // One worker per millisecond of a 20 s backlog, observed from its newest stamp back.
+        for i in 0..WORKERS {
+            let at = t0 + Duration::from_millis(u64::from(WORKERS - i));
+            first_token_at(u64::from(i), at).observe_first_token_gauges();
+            most = most.max(gauge_handle_cache_stats().entries);
+        }
     });
-    assert_eq!(recorder.resolved(), 1);
+    eprintln!(
+        "{WORKERS} workers observed newest-first, one per ms, TTL {ttl:?}: at most {most} entries"
+    );
+    assert!(most <= 2 * 1000 + 2, "{most} entries under a 1 s TTL");
 }
 
 #[test]
@@ -210,18 +250,18 @@ fn a_gauge_set_rarely_is_re_resolved_even_while_its_worker_stays_busy() {
         let with_isl = first_token_at(7, t0);
         with_isl.record_isl(64, 0);
         with_isl.observe_first_token_gauges(); // TTFT and ISL
-        assert_eq!(recorder.resolved(), 2);
+        assert_eq!(resolved(&recorder), 2);
         for tenths in 1..=15 {
             // TTFT only, every 0.1 TTL: the TTFT handle stays fresh, the ISL one does not.
             first_token_at(7, t0 + ttl * tenths / 10).observe_first_token_gauges();
         }
-        assert_eq!(recorder.resolved(), 2);
+        assert_eq!(resolved(&recorder), 2);
         let again = first_token_at(7, t0 + ttl * 16 / 10);
         again.record_isl(64, 0);
         again.observe_first_token_gauges();
     });
     assert_eq!(
-        recorder.resolved(),
+        resolved(&recorder),
         3,
         "only the ISL handle was resolved again"
     );
@@ -299,7 +339,7 @@ fn handle_cache_grows_without_bound_as_workers_churn() {
         "{WORKERS} workers, one per {STEP:?}, TTL {ttl:?}: at the end {end:?}; at most {most:?}"
     );
     assert_eq!(
-        recorder.resolved(),
+        resolved(&recorder),
         WORKERS as usize,
         "one resolution per worker"
     );

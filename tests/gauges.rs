@@ -3,40 +3,23 @@
 #![cfg(not(reqtrack_model))]
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::{DebuggingRecorder, Snapshotter};
 use reqtrack::{
     RequestPhase, RequestTracker, WORKER_LAST_INPUT_SEQUENCE_TOKENS_GAUGE,
     WORKER_LAST_INTER_TOKEN_LATENCY_GAUGE, WORKER_LAST_TIME_TO_FIRST_TOKEN_GAUGE,
     WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL,
 };
+use reqtrack_check::recorder::{self, Labels, Recorded};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Sorted `(label, value)` pairs.
-type Labels = Vec<(String, String)>;
 /// `(metric name, sorted labels, value)`.
 type Series = (String, Labels, f64);
 
 /// Every gauge in the snapshot.
 fn gauges(s: &Snapshotter) -> Vec<Series> {
-    let mut out: Vec<_> = s
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter_map(|(ck, _, _, v)| {
-            let DebugValue::Gauge(g) = v else { return None };
-            let key = ck.key();
-            let mut labels: Vec<_> = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            labels.sort();
-            Some((key.name().to_owned(), labels, g.into_inner()))
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    Recorded::from_snapshotter(s).gauges()
 }
 
 fn labels(id: &str, rank: &str, ty: &str) -> Labels {
@@ -49,11 +32,9 @@ fn labels(id: &str, rank: &str, ty: &str) -> Labels {
 
 fn observed(f: impl FnOnce()) -> Vec<Series> {
     reqtrack::forget_gauge_handles();
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
+    let seen = recorder::record(|_| f());
     reqtrack::forget_gauge_handles();
-    gauges(&snapshotter)
+    seen.gauges()
 }
 
 fn disaggregated() -> (RequestTracker, Instant) {

@@ -372,7 +372,11 @@ fn a_request_with_no_tokens_records_no_itl_and_no_osl_sample() {
         r.model_samples(names::OUTPUT_SEQUENCE_TOKENS),
         Vec::<f64>::new()
     );
-    assert_eq!(r.counter(names::OUTPUT_TOKENS_TOTAL, &model()), Some(0));
+    assert_eq!(
+        r.counter(names::OUTPUT_TOKENS_TOTAL, &model()),
+        None,
+        "no token yet: the series has not appeared"
+    );
 }
 
 #[test]
@@ -448,33 +452,29 @@ fn a_custom_prefix_names_every_series() {
         );
         g.finish(Outcome::Success);
     });
-    assert!(!r.0.is_empty());
-    for s in &r.0 {
+    assert!(!r.series().is_empty());
+    for s in r.series() {
         assert!(s.name.starts_with("router_"), "{}", s.name);
     }
-    assert!(r.0.iter().any(|s| s.name == "router_requests_total"));
+    assert!(r.series().iter().any(|s| s.name == "router_requests_total"));
 }
 
 #[test]
 fn every_histogram_is_described_with_dynamos_help_where_dynamo_has_it() {
     let r = record(|| {
-        metrics();
+        full_request(&metrics(), Instant::now());
     });
-    let help = |suffix: &str| {
-        r.0.iter()
-            .find(|s| s.name == format!("dynamo_frontend_{suffix}"))
-            .and_then(|s| s.description.clone())
-    };
+    let help = |suffix: &str| r.description(suffix);
     assert_eq!(
-        help(names::TIME_TO_FIRST_TOKEN_SECONDS).as_deref(),
+        help(names::TIME_TO_FIRST_TOKEN_SECONDS),
         Some("Time to first token in seconds")
     );
     assert_eq!(
-        help(names::REQUEST_DURATION_SECONDS).as_deref(),
+        help(names::REQUEST_DURATION_SECONDS),
         Some("Duration of LLM requests")
     );
     assert_eq!(
-        help(names::CACHED_TOKENS).as_deref(),
+        help(names::CACHED_TOKENS),
         Some("Number of cached tokens (prefix cache hits) per request")
     );
     for (suffix, _) in reqtrack::DEFAULT_BUCKETS {
@@ -485,7 +485,7 @@ fn every_histogram_is_described_with_dynamos_help_where_dynamo_has_it() {
 #[test]
 fn every_per_model_histogram_carries_only_the_model_label() {
     let r = record(|| {
-        metrics();
+        full_request(&metrics(), Instant::now());
     });
     for (suffix, _) in reqtrack::DEFAULT_BUCKETS {
         let expected = if *suffix == names::TOKENIZER_LATENCY_MS {

@@ -9,77 +9,24 @@
 
 #![cfg(not(reqtrack_model))]
 
-use metrics::{
-    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
-    SharedString, Unit,
-};
 use reqtrack::{
     Endpoint, ErrorType, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker, RequestType,
 };
 use reqtrack_check::alloc::{CountingAlloc, allocations};
+use reqtrack_check::recorder::TallyRecorder;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// Counts operations (counters: the increments' sum; histograms: samples).
-#[derive(Default)]
-struct Tally(AtomicU64);
-
-impl CounterFn for Tally {
-    fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::Relaxed);
-    }
-    fn absolute(&self, value: u64) {
-        self.0.store(value, Ordering::Relaxed);
-    }
-}
-
-impl GaugeFn for Tally {
-    fn increment(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn decrement(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn set(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl HistogramFn for Tally {
-    fn record(&self, _: f64) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn record_many(&self, _: f64, count: usize) {
-        self.0.fetch_add(count as u64, Ordering::Relaxed);
-    }
-}
-
-/// Every counter, gauge and histogram shares one tally per kind; handing one out is an `Arc`
-/// clone (no allocation).
-#[derive(Default)]
-struct TallyRecorder {
-    counters: Arc<Tally>,
-    gauges: Arc<Tally>,
-    histograms: Arc<Tally>,
-}
-
-impl Recorder for TallyRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.counters.clone())
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.gauges.clone())
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::from_arc(self.histograms.clone())
-    }
+/// A model's metrics built for `recorder`: used below outside any `with_local_recorder` scope.
+fn model_metrics(recorder: &Arc<TallyRecorder>) -> Arc<ModelMetrics> {
+    Arc::new(ModelMetrics::with_recorder(
+        &Prefix::default(),
+        "llama",
+        recorder.clone(),
+    ))
 }
 
 fn tracker(t0: Instant) -> Arc<RequestTracker> {
@@ -113,63 +60,90 @@ fn streamed(m: &Arc<ModelMetrics>, t: &Arc<RequestTracker>, t0: Instant, outcome
 
 #[test]
 fn after_the_first_request_of_a_model_nothing_allocates() {
-    let recorder = TallyRecorder::default();
+    let recorder = Arc::new(TallyRecorder::default());
     let t0 = Instant::now();
-    metrics::with_local_recorder(&recorder, || {
-        let m = Arc::new(ModelMetrics::new(&Prefix::default(), "llama"));
-        streamed(&m, &tracker(t0), t0, Outcome::Success); // first request: resolves its label set
+    let m = model_metrics(&recorder);
+    streamed(&m, &tracker(t0), t0, Outcome::Success); // first request: registers its series
+    let registered = recorder.registered();
 
-        let t = tracker(t0);
-        let (g, at_start) = allocations(|| guard(&m, &t));
-        let mut s = g.into_stream();
-        let ((), first_chunk) = allocations(|| {
-            s.observe_chunk(2, t0 + Duration::from_millis(10));
-        });
-        let samples = recorder.histograms.0.load(Ordering::Relaxed);
-        let ((), per_chunk) = allocations(|| {
-            for i in 0..1000 {
-                s.observe_chunk(1 + i % 4, t0 + Duration::from_millis(11 + i as u64));
-            }
-        });
-        let itl_samples = recorder.histograms.0.load(Ordering::Relaxed) - samples;
-        let ((), at_end) = allocations(|| s.finish(Outcome::Success));
-
-        assert_eq!((at_start, first_chunk, per_chunk, at_end), (0, 0, 0, 0));
-        // The chunks really reached the recorder: 1 + 2 + 3 + 4 samples per 4 chunks.
-        assert_eq!(itl_samples, 2500);
+    let t = tracker(t0);
+    let (g, at_start) = allocations(|| guard(&m, &t));
+    let mut s = g.into_stream();
+    let ((), first_chunk) = allocations(|| {
+        s.observe_chunk(2, t0 + Duration::from_millis(10));
     });
+    let samples = recorder.histograms.get();
+    let ((), per_chunk) = allocations(|| {
+        for i in 0..1000 {
+            s.observe_chunk(1 + i % 4, t0 + Duration::from_millis(11 + i as u64));
+        }
+    });
+    let itl_samples = recorder.histograms.get() - samples;
+    let ((), at_end) = allocations(|| s.finish(Outcome::Success));
+
+    assert_eq!((at_start, first_chunk, per_chunk, at_end), (0, 0, 0, 0));
+    assert_eq!(recorder.registered(), registered, "no registry lookup");
+    // The chunks really reached the recorder: 1 + 2 + 3 + 4 samples per 4 chunks.
+    assert_eq!(itl_samples, 2500);
+}
+
+#[test]
+fn after_the_first_chunk_of_a_model_a_chunk_neither_allocates_nor_looks_up() {
+    let recorder = Arc::new(TallyRecorder::default());
+    let t0 = Instant::now();
+    let m = model_metrics(&recorder);
+    let mut s = guard(&m, &tracker(t0)).into_stream();
+    s.observe_chunk(1, t0 + Duration::from_millis(10)); // the model's first chunk
+    let registered = recorder.registered();
+    let ((), n) = allocations(|| {
+        for i in 0..100 {
+            s.observe_chunk(2, t0 + Duration::from_millis(11 + i));
+        }
+    });
+    assert_eq!((n, recorder.registered()), (0, registered));
+    s.finish(Outcome::Success);
 }
 
 #[test]
 fn an_outcome_allocates_only_at_the_first_use_of_its_label_set() {
-    let recorder = TallyRecorder::default();
+    let recorder = Arc::new(TallyRecorder::default());
     let t0 = Instant::now();
-    metrics::with_local_recorder(&recorder, || {
-        let m = Arc::new(ModelMetrics::new(&Prefix::default(), "llama"));
-        let overload = Outcome::Error(ErrorType::Overload);
-        let (t1, t2) = (tracker(t0), tracker(t0));
-        let ((), first) = allocations(|| streamed(&m, &t1, t0, overload));
-        let ((), second) = allocations(|| streamed(&m, &t2, t0, overload));
-        assert!(first > 0, "the first use registers its series");
-        assert_eq!(second, 0);
-    });
+    let m = model_metrics(&recorder);
+    let overload = Outcome::Error(ErrorType::Overload);
+    let (t1, t2) = (tracker(t0), tracker(t0));
+    let ((), first) = allocations(|| streamed(&m, &t1, t0, overload));
+    let ((), second) = allocations(|| streamed(&m, &t2, t0, overload));
+    assert!(first > 0, "the first use registers its series");
+    assert_eq!(second, 0);
 }
 
 #[test]
 fn a_disconnect_allocates_nothing_after_its_first() {
+    let recorder = Arc::new(TallyRecorder::default());
+    let t0 = Instant::now();
+    let m = model_metrics(&recorder);
+    let disconnect = |t: &Arc<RequestTracker>| {
+        let mut s = guard(&m, t).into_stream();
+        s.observe_chunk(1, t0 + Duration::from_millis(5));
+        drop(s);
+    };
+    disconnect(&tracker(t0));
+    let t = tracker(t0);
+    let ((), n) = allocations(|| disconnect(&t));
+    assert_eq!(n, 0);
+    assert!(t.total_time_ms().is_some());
+}
+
+#[test]
+fn new_keeps_its_handles_from_a_local_recorder_set_at_first_use() {
+    // `ModelMetrics::new`: the facade's recorder at first use, here a thread-local one.
     let recorder = TallyRecorder::default();
     let t0 = Instant::now();
     metrics::with_local_recorder(&recorder, || {
         let m = Arc::new(ModelMetrics::new(&Prefix::default(), "llama"));
-        let disconnect = |t: &Arc<RequestTracker>| {
-            let mut s = guard(&m, t).into_stream();
-            s.observe_chunk(1, t0 + Duration::from_millis(5));
-            drop(s);
-        };
-        disconnect(&tracker(t0));
+        streamed(&m, &tracker(t0), t0, Outcome::Success);
         let t = tracker(t0);
-        let ((), n) = allocations(|| disconnect(&t));
+        let ((), n) = allocations(|| streamed(&m, &t, t0, Outcome::Success));
         assert_eq!(n, 0);
-        assert!(t.total_time_ms().is_some());
     });
 }

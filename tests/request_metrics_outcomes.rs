@@ -7,7 +7,9 @@
 mod common;
 
 use common::{MODEL, at, metrics, model, outcome_labels, record, request};
-use reqtrack::{Endpoint, ErrorType, Outcome, RequestGuard, RequestTracker, RequestType, names};
+use reqtrack::{
+    Endpoint, ErrorType, Outcome, RequestGuard, RequestTracker, RequestType, TimingInfo, names,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -116,8 +118,12 @@ fn label_values_are_dynamos_spelling() {
             "unavailable",
             "cancelled",
             "response_timeout",
+            "first_token_timeout",
+            "intra_token_timeout",
             "internal",
-            "not_implemented"
+            "not_implemented",
+            "backend_error",
+            "truncated_stream"
         ]
     );
     assert_eq!(
@@ -292,6 +298,70 @@ fn an_explicit_disconnect_stamps_the_finish_at_the_given_instant() {
     assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
 }
 
+// ---- model_cancellation_total and model_rejection_total (Dynamo's) ---------------------------
+
+#[test]
+fn a_client_disconnect_is_missing_from_model_cancellation_total() {
+    let t0 = Instant::now();
+    let r = record(|| {
+        let m = metrics();
+        let (_, dropped) = request(&m, t0);
+        drop(dropped.into_stream());
+        let (_, told) = request(&m, t0);
+        told.client_disconnected_at(at(t0, 7));
+        let (_, unary) = request(&m, t0);
+        drop(unary); // no stream: an internal error, not a disconnect
+    });
+    let chat_stream = [
+        ("model", MODEL),
+        ("endpoint", "chat_completions"),
+        ("request_type", "stream"),
+    ];
+    assert_eq!(
+        r.counter(names::MODEL_CANCELLATION_TOTAL, &chat_stream),
+        Some(2)
+    );
+    assert_eq!(r.label_sets(names::MODEL_CANCELLATION_TOTAL).len(), 1);
+    assert_eq!(
+        r.description(names::MODEL_CANCELLATION_TOTAL),
+        Some("Total number of request cancellations")
+    );
+}
+
+#[test]
+fn a_request_refused_for_load_is_missing_from_model_rejection_total() {
+    let r = record(|| {
+        let m = metrics();
+        for endpoint in [
+            Endpoint::ChatCompletions,
+            Endpoint::ChatCompletions,
+            Endpoint::Completions,
+        ] {
+            let t = Arc::new(RequestTracker::new());
+            RequestGuard::new(m.clone(), t, endpoint, RequestType::Unary).reject();
+        }
+    });
+    let rejected = |endpoint| {
+        r.counter(
+            names::MODEL_REJECTION_TOTAL,
+            &[("model", MODEL), ("endpoint", endpoint)],
+        )
+    };
+    assert_eq!(
+        (rejected("chat_completions"), rejected("completions")),
+        (Some(2), Some(1))
+    );
+    let overload = [
+        ("model", MODEL),
+        ("endpoint", "chat_completions"),
+        ("request_type", "unary"),
+        ("status", "error"),
+        ("error_type", "overload"),
+    ];
+    assert_eq!(r.counter(names::REQUESTS_TOTAL, &overload), Some(2));
+    assert_eq!(r.label_sets(names::MODEL_CANCELLATION_TOTAL).len(), 0);
+}
+
 #[test]
 fn a_server_side_cancel_is_not_a_client_disconnect() {
     let r = record(|| {
@@ -303,7 +373,11 @@ fn a_server_side_cancel_is_not_a_client_disconnect() {
         r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
         Some(1)
     );
-    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(0.0));
+    assert_eq!(
+        r.gauge(names::DISCONNECTED_CLIENTS, &[]),
+        None,
+        "no disconnect: the series has not appeared"
+    );
 }
 
 #[test]
@@ -317,7 +391,11 @@ fn a_guard_dropped_before_its_stream_is_an_internal_error_as_in_dynamo() {
         r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "internal")),
         Some(1)
     );
-    assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(0.0));
+    assert_eq!(
+        r.gauge(names::DISCONNECTED_CLIENTS, &[]),
+        None,
+        "no disconnect: the series has not appeared"
+    );
     assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS).len(), 1);
 }
 
@@ -335,6 +413,33 @@ fn finish_keeps_the_finish_the_last_chunk_stamped() {
     });
     assert_eq!(total, Some(30.0));
     assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS), vec![0.03]);
+}
+
+#[test]
+fn a_merged_router_finish_is_recorded_as_the_requests_own_duration() {
+    // The router's timing (total 20 ms, same arrival) is merged; the request then ends without
+    // a chunk at 50 ms. Its own finish must be stamped, and the duration be its own 50 ms.
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        let router = TimingInfo {
+            request_received_ms: t.request_received_epoch_ms(),
+            prefill_wait_time_ms: None,
+            prefill_time_ms: None,
+            ttft_ms: None,
+            total_time_ms: Some(20.0),
+            kv_hit_rate: None,
+            router_queue_depth: None,
+            kv_transfer_estimated_latency_ms: None,
+        };
+        assert_eq!(t.set_external_timing_at(&router, at(t0, 20)), 1);
+        g.finish_at(Outcome::Success, at(t0, 50));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(50.0), "the tracker's own finish wins");
+    assert_eq!(r.model_samples(names::REQUEST_DURATION_SECONDS), vec![0.05]);
 }
 
 #[test]

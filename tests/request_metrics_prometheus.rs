@@ -225,13 +225,17 @@ fn counters_and_gauges_render_with_their_types_and_labels() {
 #[test]
 fn help_lines_are_dynamos() {
     let text = render(PrometheusBuilder::new(), || {
-        full_request(&Arc::new(ModelMetrics::new(&Prefix::default(), "llama")));
+        let m = Arc::new(ModelMetrics::new(&Prefix::default(), "llama"));
+        full_request(&m);
+        let t = Arc::new(RequestTracker::new());
+        RequestGuard::new(m, t, Endpoint::Completions, RequestType::Unary).reject();
     });
     for line in [
         "# HELP dynamo_frontend_requests_total Total number of LLM requests processed",
         "# HELP dynamo_frontend_time_to_first_token_seconds Time to first token in seconds",
         "# HELP dynamo_frontend_inter_token_latency_seconds Inter-token latency in seconds",
         "# HELP dynamo_frontend_tokenizer_latency_ms Tokenizer latency in milliseconds",
+        "# HELP dynamo_frontend_model_rejection_total Total number of requests rejected due to resource exhaustion",
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }

@@ -40,6 +40,8 @@ mod limits;
 mod merged;
 mod model;
 mod op;
+#[cfg(feature = "recorder")]
+pub mod recorder;
 #[cfg(reqtrack_shuttle)]
 mod shuttle_run;
 

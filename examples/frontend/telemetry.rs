@@ -22,8 +22,6 @@
 //! the frontend:
 //!
 //! * the buckets: [`DEFAULT_BUCKETS`] applied to the exporter by hand (no crate feature needed);
-//! * Dynamo's `model_cancellation_total{model,endpoint,request_type}` (not in the library's
-//!   layer), incremented with each client disconnect;
 //! * the per-worker gauges (`observe_first_token_gauges` at the decode worker's first token,
 //!   `observe_finish_gauges` every [`GAUGE_REFRESH_TOKENS`] output tokens and at a successful
 //!   finish).
@@ -39,18 +37,15 @@
 //!
 //! The frontend has its own recorder (not the process-global one, so several frontends, e.g. in
 //! tests, never share series), installed per call with `metrics::with_local_recorder`.
-//! `ModelMetrics` resolves its handles from the recorder current when they are first needed:
-//! most at construction, but `requests_started_total` and `requests_total` at the first use of
-//! each label set. So every library call that can resolve one (guard creation, the end of a
-//! request, the disconnect) runs inside [`Shared::with_recorder`]; per-chunk observations use
-//! handles resolved at construction and run outside it.
+//! Each `ModelMetrics` is built for that recorder (`ModelMetrics::with_recorder`) and registers
+//! each series there at its first use, wherever the call runs; only the per-worker gauges go
+//! through the facade, inside [`Shared::with_recorder`].
 //!
 //! Time inside tracker calls and inside request-metrics calls is metered ([`super::meter`])
 //! for the load generator's summary; the stamps `StreamMetrics` makes itself (first token, osl
 //! and finish) count as request-metrics time.
 
 use super::meter::{Meter, Spent, SpentTotals};
-use metrics::{Counter, Unit};
 use metrics_exporter_prometheus::{
     BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
@@ -68,15 +63,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// client-chosen strings never become label values (Dynamo's `UNKNOWN_METRIC_MODEL`).
 pub const UNKNOWN_MODEL: &str = "unknown_model";
 
-/// Suffix of Dynamo's `model_cancellation_total` counter, which the library does not export.
-pub const MODEL_CANCELLATION_TOTAL: &str = "model_cancellation_total";
-
 /// The decode worker's ITL gauge is refreshed each time the stream's osl crosses a multiple of
 /// this (one output KV block of 16 tokens), and at a successful finish.
 pub const GAUGE_REFRESH_TOKENS: u64 = 16;
 
-/// The full name of the frontend's metric with this suffix (a `reqtrack::names` constant or
-/// [`MODEL_CANCELLATION_TOTAL`]): `dynamo_frontend_{suffix}`.
+/// The full name of the frontend's metric with this suffix (a `reqtrack::names` constant):
+/// `dynamo_frontend_{suffix}`.
 pub fn metric_name(suffix: &str) -> String {
     Prefix::default().name(suffix)
 }
@@ -135,37 +127,23 @@ impl Arrival {
     }
 }
 
-/// One model's handles: the library's, and the cancellation counters by
-/// `[endpoint][streaming]`.
+/// One model's handles (the library's).
 struct Served {
     metrics: Arc<ModelMetrics>,
-    cancellations: [[Counter; 2]; 2],
 }
 
 impl Served {
-    /// Resolves `model`'s handles from the current recorder.
-    fn resolve(prefix: &Prefix, model: &str) -> Self {
-        let name = prefix.name(MODEL_CANCELLATION_TOTAL);
-        let cancellations = |e: Endpoint, streaming: bool| {
-            metrics::counter!(name.clone(),
-                reqtrack::names::MODEL_LABEL => model.to_owned(),
-                reqtrack::names::ENDPOINT_LABEL => e.label().as_str(),
-                reqtrack::names::REQUEST_TYPE_LABEL => request_type(streaming).as_str())
-        };
-        let by_endpoint = |e| [cancellations(e, false), cancellations(e, true)];
+    /// `model`'s handles, in `recorder`.
+    fn resolve(prefix: &Prefix, model: &str, recorder: &Arc<PrometheusRecorder>) -> Self {
         Self {
-            metrics: Arc::new(ModelMetrics::new(prefix, model)),
-            cancellations: [
-                by_endpoint(Endpoint::ChatCompletions),
-                by_endpoint(Endpoint::Completions),
-            ],
+            metrics: Arc::new(ModelMetrics::with_recorder(prefix, model, recorder.clone())),
         }
     }
 }
 
 /// What every request shares: the recorder, the CPU meters.
 struct Shared {
-    recorder: PrometheusRecorder,
+    recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
     spent: Spent,
     ended: AtomicU64,
@@ -175,7 +153,7 @@ struct Shared {
 impl Shared {
     /// Runs `f` with this frontend's recorder as the facade's current one (see the module docs).
     fn with_recorder<T>(&self, f: impl FnOnce() -> T) -> T {
-        metrics::with_local_recorder(&self.recorder, f)
+        metrics::with_local_recorder(&*self.recorder, f)
     }
 
     /// A request ended: its meter and worker conflicts join the totals, and every
@@ -219,21 +197,14 @@ impl Telemetry {
                 builder.set_buckets_for_metric(Matcher::Full(prefix.name(suffix)), buckets)
             },
         )?;
-        let recorder = builder.build_recorder();
+        let recorder = Arc::new(builder.build_recorder());
         let handle = recorder.handle();
-        let models = metrics::with_local_recorder(&recorder, || {
-            metrics::describe_counter!(
-                prefix.name(MODEL_CANCELLATION_TOTAL),
-                Unit::Count,
-                "Total number of request cancellations"
-            );
-            models
-                .iter()
-                .map(String::as_str)
-                .chain([UNKNOWN_MODEL])
-                .map(|m| (m.to_owned(), Served::resolve(&prefix, m)))
-                .collect()
-        });
+        let models = models
+            .iter()
+            .map(String::as_str)
+            .chain([UNKNOWN_MODEL])
+            .map(|m| (m.to_owned(), Served::resolve(&prefix, m, &recorder)))
+            .collect();
         Ok(Self {
             shared: Arc::new(Shared {
                 recorder,
@@ -297,7 +268,6 @@ impl Telemetry {
         RequestTelemetry {
             tracker,
             stream: Some(stream),
-            cancellations: served.cancellations[endpoint as usize][usize::from(streaming)].clone(),
             shared: Arc::clone(&self.shared),
             meter,
         }
@@ -337,7 +307,6 @@ pub struct RequestTelemetry {
     tracker: Arc<RequestTracker>,
     /// `None` once ended.
     stream: Option<StreamMetrics>,
-    cancellations: Counter,
     shared: Arc<Shared>,
     meter: Meter,
 }
@@ -422,14 +391,11 @@ impl RequestTelemetry {
         let Some(stream) = self.stream.take() else {
             return;
         };
-        let (shared, cancellations) = (&self.shared, &self.cancellations);
+        let shared = &self.shared;
         self.meter.metrics(|| {
             shared.with_recorder(|| match outcome {
                 Some(outcome) => stream.finish(outcome),
-                None => {
-                    cancellations.increment(1);
-                    stream.client_disconnected();
-                }
+                None => stream.client_disconnected(),
             });
         });
         let t = &self.tracker;

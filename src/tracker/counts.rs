@@ -10,19 +10,8 @@ use std::time::Duration;
 impl RequestTracker {
     // ---- counts ---------------------------------------------------------------------
 
-    /// Records the KV cache hit `(overlap_blocks, isl_blocks)` once; the first valid write wins
-    /// (prefill's routing is kept in disaggregated mode).
-    ///
-    /// Returns `true` if this call set it, `false` if it was already set **or the input is
-    /// rejected**: `overlap_blocks > isl_blocks`, or `isl_blocks > 2^32 - 2`. A rejected write
-    /// changes nothing and leaves the slot free. `(0, 0)` is accepted; its hit rate is `None`.
-    /// Use [`try_record_kv_hit`](Self::try_record_kv_hit) to learn why a write was rejected.
-    #[inline]
-    pub fn record_kv_hit(&self, overlap_blocks: u32, isl_blocks: usize) -> bool {
-        matches!(self.try_record_kv_hit(overlap_blocks, isl_blocks), Ok(true))
-    }
-
-    /// [`record_kv_hit`](Self::record_kv_hit) with the reason for a rejection.
+    /// [`record_kv_hit`](Self::record_kv_hit) with a `u32` overlap, and the reason for a
+    /// rejection.
     ///
     /// `Ok(true)`: set by this call; `Ok(false)`: already set; `Err(_)`: rejected.
     ///
@@ -48,39 +37,12 @@ impl RequestTracker {
         self.kv_hit.set(f64::from(overlap_blocks), whole)
     }
 
-    /// Records the KV cache hit with a fractional *effective* overlap (e.g. a router that
-    /// weights partially useful blocks), `(effective_overlap_blocks, isl_blocks)`, once.
+    /// [`record_kv_hit`](Self::record_kv_hit) with an `f64` (effective, fractional) overlap, and
+    /// the reason for a rejection (the first failing check, in [`OverlapRejected`]'s order).
     ///
-    /// Shares its slot and its first-valid-write-wins rule with
-    /// [`record_kv_hit`](Self::record_kv_hit): whichever valid write comes first is kept, and
-    /// the other method then returns `false`. The overlap is kept exactly as passed (its `f64`
-    /// bits; an `f32` converts losslessly with `f64::from`), so
-    /// [`kv_hit_rate`](Self::kv_hit_rate) is `effective_overlap_blocks / isl_blocks` with no
-    /// rounding of the stored value.
-    ///
-    /// Returns `true` if this call set it, `false` if it was already set **or the input is
-    /// rejected**: NaN, a negative overlap, `isl_blocks > 2^32 - 2`, or an overlap above
-    /// `isl_blocks` (infinity included). `-0.0` is recorded as `0.0`. A rejected write changes
-    /// nothing and leaves the slot free. Use
-    /// [`try_record_kv_hit_effective`](Self::try_record_kv_hit_effective) to learn why.
-    ///
-    /// Newer Dynamo routers pass a fractional overlap to `record_kv_hit`; this crate keeps the
-    /// `u32` signature for `record_kv_hit` and adds this method (the newer signature could not
-    /// be checked).
-    #[inline]
-    pub fn record_kv_hit_effective(
-        &self,
-        effective_overlap_blocks: f64,
-        isl_blocks: usize,
-    ) -> bool {
-        matches!(
-            self.try_record_kv_hit_effective(effective_overlap_blocks, isl_blocks),
-            Ok(true)
-        )
-    }
-
-    /// [`record_kv_hit_effective`](Self::record_kv_hit_effective) with the reason for a
-    /// rejection (the first failing check, in [`OverlapRejected`]'s order).
+    /// The overlap is kept exactly as passed (its `f64` bits; an `f32` converts losslessly with
+    /// `f64::from`), so [`kv_hit_rate`](Self::kv_hit_rate) is `effective_overlap_blocks /
+    /// isl_blocks` with no rounding of the stored value; `-0.0` is recorded as `0.0`.
     ///
     /// `Ok(true)`: set by this call; `Ok(false)`: already set (by either method); `Err(_)`:
     /// rejected.
@@ -196,14 +158,23 @@ impl RequestTracker {
     /// Sum of detokenize samples; `None` before the first.
     #[inline]
     pub fn detokenize_total_latency(&self) -> Option<Duration> {
-        let (sum, count) = self.detokenize.get();
-        (count != 0).then(|| Duration::from_nanos(sum))
+        self.detokenize_total_and_count().map(|(total, _)| total)
     }
 
     /// Number of detokenize samples (saturates at 2^63 − 1).
     #[inline]
     pub fn detokenize_count(&self) -> u64 {
         self.detokenize.get().1
+    }
+
+    /// The detokenize sum and count as one value (one read of the slot: exactly the same
+    /// samples while packed, a sum covering at least the count's after a spill); `None` before
+    /// the first sample. For averages: two calls to the public getters could read the sum and
+    /// the count at different moments of a concurrent `record_detokenize_latency`.
+    #[inline]
+    pub(crate) fn detokenize_total_and_count(&self) -> Option<(Duration, u64)> {
+        let (sum, count) = self.detokenize.get();
+        (count != 0).then(|| (Duration::from_nanos(sum), count))
     }
 
     // ---- router -------------------------------------------------------------------

@@ -30,7 +30,8 @@
 //!
 //! # Files
 //!
-//! `stamps` (timestamps), `counts` (counts and durations), `workers` (phase and worker
+//! `stamps` (timestamps), `counts` (counts and durations), `overlap` (`record_kv_hit`'s
+//! whole-or-fractional overlap argument), `workers` (phase and worker
 //! slots), `external` (merging another hop's timing and workers), `read` (derived figures and
 //! reports), `clock` (offsets from the base instant), `wall_clock` (the arrival's wall-clock
 //! time from a per-thread monotonic→wall anchor).
@@ -46,6 +47,7 @@
 mod clock;
 mod counts;
 mod external;
+mod overlap;
 mod read;
 mod stamps;
 mod wall_clock;
@@ -60,6 +62,8 @@ use crate::sync::AtomicU32;
 use external::MergedTiming;
 use std::fmt;
 use std::time::Instant;
+
+pub use overlap::Overlap;
 
 /// The lifecycle of one LLM-serving request, recorded without locks or allocation.
 ///
@@ -87,11 +91,13 @@ use std::time::Instant;
 ///
 /// # Layout
 ///
-/// 256 bytes, four cache lines grouped by who writes them: stamps written once and read on
-/// every chunk; the finish, prompt pair, migrations and phase (written per block or per
-/// phase); the per-token detokenize counters with the rarely read fields; and the KV hit with
-/// the values merged from another hop (written once per request, read for the report). The
-/// per-token writes of the stream therefore never invalidate the line a chunk reader needs.
+/// 256 bytes, four cache lines grouped by who writes them: the base, the arrival and the stamps
+/// written once and read on every chunk (prefill start, first token, decode first token,
+/// prefill complete, router queue depth); the finish + osl, migrations and phase (written per
+/// block or per phase); the per-token detokenize counters with the rarely read fields (the
+/// prompt pair, tokenize latency, both worker slots); and the KV hit with the values merged
+/// from another hop (written once per request, read for the report). The per-token writes of
+/// the stream therefore never invalidate the line a chunk reader needs.
 /// (The fourth line came with the fractional KV overlap, which needs a 128-bit slot, the
 /// migration count and the merged timing; 192 bytes had no byte left.)
 #[repr(C, align(64))]
@@ -136,11 +142,12 @@ impl RequestTracker {
     /// 1 s: within a millisecond of `SystemTime::now()`, following a wall-clock step within
     /// 1 s (see the `wall_clock` module for the bounds).
     ///
-    /// Out of line on purpose: inlined, LLVM built the 192-byte tracker in a temporary and
-    /// copied it out with unaligned 16-byte loads straddling the zeroing stores it had just
-    /// made, a store-forwarding stall that cost about 15 ns (more than everything else here
-    /// but the clock read; `perf annotate` put 55-60 % of the non-clock samples on one of those
-    /// loads). Out of line, it writes the caller's slot in place; the call costs ~1 ns.
+    /// Out of line on purpose: inlined, LLVM built the tracker in a temporary and copied it
+    /// out with unaligned 16-byte loads straddling the zeroing stores it had just made, a
+    /// store-forwarding stall that cost about 15 ns (more than everything else here but the
+    /// clock read; `perf annotate` put 55-60 % of the non-clock samples on one of those loads;
+    /// measured when the tracker was 192 bytes, before the fourth line). Out of line, it writes
+    /// the caller's slot in place; the call costs ~1 ns.
     #[inline(never)]
     pub fn new() -> Self {
         let now = Instant::now();
@@ -229,6 +236,56 @@ mod tests {
         ] {
             assert_ne!(line(offset), per_token, "{name} is on the detokenize line");
         }
+    }
+
+    #[test]
+    fn each_field_is_on_the_line_the_layout_docs_give() {
+        for (name, offset, documented) in [
+            ("base", offset_of!(RequestTracker, base), 0),
+            ("received", offset_of!(RequestTracker, received_epoch_ms), 0),
+            (
+                "prefill_start",
+                offset_of!(RequestTracker, prefill_start),
+                0,
+            ),
+            ("first_token", offset_of!(RequestTracker, first_token), 0),
+            (
+                "decode_first",
+                offset_of!(RequestTracker, decode_first_token),
+                0,
+            ),
+            (
+                "prefill_done",
+                offset_of!(RequestTracker, prefill_complete),
+                0,
+            ),
+            (
+                "queue_depth",
+                offset_of!(RequestTracker, router_queue_depth),
+                0,
+            ),
+            ("block", offset_of!(RequestTracker, block), 1),
+            ("migrations", offset_of!(RequestTracker, migrations), 1),
+            ("gate", offset_of!(RequestTracker, gate), 1),
+            ("detokenize", offset_of!(RequestTracker, detokenize), 2),
+            ("isl (prompt pair)", offset_of!(RequestTracker, isl), 2),
+            ("tokenize", offset_of!(RequestTracker, tokenize), 2),
+            (
+                "prefill_worker",
+                offset_of!(RequestTracker, prefill_worker),
+                2,
+            ),
+            (
+                "decode_worker",
+                offset_of!(RequestTracker, decode_worker),
+                2,
+            ),
+            ("kv_hit", offset_of!(RequestTracker, kv_hit), 3),
+            ("merged", offset_of!(RequestTracker, merged), 3),
+        ] {
+            assert_eq!(line(offset), documented, "{name}");
+        }
+        assert_eq!(std::mem::size_of::<RequestTracker>(), 256);
     }
 
     #[test]

@@ -84,6 +84,14 @@ impl RequestTracker {
         own_or_merged(&self.merged.finish, |v| v, || self.block.get().0)
     }
 
+    /// Whether the tracker has a finish of its own (a merged one does not count): for a caller
+    /// that stamps the finish only when the request has none yet, so another hop's shorter
+    /// total never stands in for this request's own duration. One `Acquire` load of the block.
+    #[inline]
+    pub(crate) fn has_own_finish(&self) -> bool {
+        self.block.get().0.is_some()
+    }
+
     /// KV transfer estimate, ns (own stamps, else merged).
     #[inline]
     fn kv_transfer_ns(&self) -> Option<u64> {

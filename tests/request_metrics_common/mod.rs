@@ -1,64 +1,37 @@
-//! Shared by the request-metrics tests: run code under a fresh `DebuggingRecorder` and read
-//! back series by metric suffix and exact label set.
+//! Shared by the request-metrics tests: run code under a fresh `DebuggingRecorder`
+//! (`reqtrack_check::recorder`) and read back series by metric suffix (under the default
+//! prefix) and exact label set.
 
 #![allow(dead_code)]
 
-use metrics::Unit;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use reqtrack::{Endpoint, ModelMetrics, Prefix, RequestGuard, RequestTracker, RequestType};
+use reqtrack_check::recorder::{self, Labels};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use reqtrack_check::recorder::Series;
 
 /// The model label every test uses.
 pub const MODEL: &str = "llama";
 
-/// One series: name, sorted labels, unit, description, value.
-pub struct Series {
-    pub name: String,
-    pub labels: Vec<(String, String)>,
-    pub unit: Option<Unit>,
-    pub description: Option<String>,
-    pub value: DebugValue,
+/// Everything a recorder saw, read by metric suffix.
+pub struct Recorded(pub recorder::Recorded);
+
+thread_local! {
+    /// The recorder of the `record` call running on this thread.
+    static CURRENT: RefCell<Option<Arc<dyn metrics::Recorder + Send + Sync>>> =
+        const { RefCell::new(None) };
 }
 
-/// Everything a recorder saw.
-pub struct Recorded(pub Vec<Series>);
-
-/// Runs `f` with a fresh `DebuggingRecorder` as the thread's recorder and returns what it saw.
+/// Runs `f` with a fresh `DebuggingRecorder` as the thread's recorder (the one [`metrics`]
+/// builds for, and the facade's local recorder) and returns what it saw.
 pub fn record(f: impl FnOnce()) -> Recorded {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, f);
-    let series = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(ck, unit, description, value)| {
-            let key = ck.key();
-            let mut labels: Vec<_> = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            labels.sort();
-            Series {
-                name: key.name().to_owned(),
-                labels,
-                unit,
-                description: description.map(|d| d.to_string()),
-                value,
-            }
-        })
-        .collect();
-    Recorded(series)
-}
-
-fn sorted(labels: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<_> = labels
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    v.sort();
-    v
+    Recorded(recorder::record(|r| {
+        let previous = CURRENT.with(|c| c.replace(Some(r.clone())));
+        f();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }))
 }
 
 /// `[("model", MODEL)]`.
@@ -66,34 +39,30 @@ pub fn model() -> [(&'static str, &'static str); 1] {
     [("model", MODEL)]
 }
 
+/// `dynamo_frontend_{suffix}`.
+fn name(suffix: &str) -> String {
+    Prefix::default().name(suffix)
+}
+
 impl Recorded {
-    /// The series of `dynamo_frontend_{suffix}` with exactly these labels.
+    /// The series of `suffix` with exactly these labels.
     pub fn find(&self, suffix: &str, labels: &[(&str, &str)]) -> Option<&Series> {
-        let name = format!("dynamo_frontend_{suffix}");
-        let labels = sorted(labels);
-        self.0.iter().find(|s| s.name == name && s.labels == labels)
+        self.0.find(&name(suffix), labels)
     }
 
-    /// Every label set of `dynamo_frontend_{suffix}`.
-    pub fn label_sets(&self, suffix: &str) -> Vec<Vec<(String, String)>> {
-        let name = format!("dynamo_frontend_{suffix}");
-        let mut v: Vec<_> = self
-            .0
-            .iter()
-            .filter(|s| s.name == name)
-            .map(|s| s.labels.clone())
-            .collect();
-        v.sort();
-        v
+    /// Every label set of `suffix`.
+    pub fn label_sets(&self, suffix: &str) -> Vec<Labels> {
+        self.0.label_sets(&name(suffix))
+    }
+
+    /// The help text of `suffix`.
+    pub fn description(&self, suffix: &str) -> Option<&str> {
+        self.0.description(&name(suffix))
     }
 
     /// A histogram's samples, in order (empty when absent or never recorded).
     pub fn samples(&self, suffix: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-        match self.find(suffix, labels).map(|s| &s.value) {
-            Some(DebugValue::Histogram(v)) => v.iter().map(|x| x.into_inner()).collect(),
-            Some(_) => panic!("{suffix} is not a histogram"),
-            None => Vec::new(),
-        }
+        self.0.samples(&name(suffix), labels)
     }
 
     /// A per-model histogram's samples.
@@ -103,26 +72,31 @@ impl Recorded {
 
     /// A counter's value, if registered.
     pub fn counter(&self, suffix: &str, labels: &[(&str, &str)]) -> Option<u64> {
-        match self.find(suffix, labels).map(|s| &s.value) {
-            Some(DebugValue::Counter(c)) => Some(*c),
-            Some(_) => panic!("{suffix} is not a counter"),
-            None => None,
-        }
+        self.0.counter(&name(suffix), labels)
     }
 
     /// A gauge's value, if registered.
     pub fn gauge(&self, suffix: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        match self.find(suffix, labels).map(|s| &s.value) {
-            Some(DebugValue::Gauge(g)) => Some(g.into_inner()),
-            Some(_) => panic!("{suffix} is not a gauge"),
-            None => None,
-        }
+        self.0.gauge(&name(suffix), labels)
+    }
+
+    /// Every series.
+    pub fn series(&self) -> &[Series] {
+        &self.0.0
     }
 }
 
-/// The model's metrics under the default prefix (call inside `record`).
+/// The model's metrics under the default prefix, built for the recorder of the `record` call
+/// running on this thread (call inside `record`).
 pub fn metrics() -> Arc<ModelMetrics> {
-    Arc::new(ModelMetrics::new(&Prefix::default(), MODEL))
+    let recorder = CURRENT
+        .with(|c| c.borrow().clone())
+        .expect("metrics() is called inside record()");
+    Arc::new(ModelMetrics::with_recorder(
+        &Prefix::default(),
+        MODEL,
+        recorder,
+    ))
 }
 
 /// A tracker received at `t0` and a streamed chat request's guard.

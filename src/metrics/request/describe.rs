@@ -1,8 +1,8 @@
 //! Help texts and units of the request metrics: Dynamo's help strings verbatim where it has
 //! the metric.
 
-use super::names::{self, Prefix};
-use ::metrics::Unit;
+use super::names;
+use ::metrics::{KeyName, Recorder, Unit};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -54,6 +54,18 @@ const HELP: &[(&str, Kind, Option<Unit>, &str)] = &[
         Kind::Counter,
         Some(Unit::Count),
         "Total number of output tokens generated (updates in real-time)",
+    ),
+    (
+        names::MODEL_CANCELLATION_TOTAL,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Total number of request cancellations",
+    ),
+    (
+        names::MODEL_REJECTION_TOTAL,
+        Kind::Counter,
+        Some(Unit::Count),
+        "Total number of requests rejected due to resource exhaustion",
     ),
     (
         names::REQUEST_DURATION_SECONDS,
@@ -135,14 +147,31 @@ const HELP: &[(&str, Kind, Option<Unit>, &str)] = &[
     ),
 ];
 
-/// Describes every request metric under `prefix` to the current recorder.
-pub(super) fn describe(prefix: &Prefix) {
-    for &(suffix, kind, unit, help) in HELP {
-        let name = prefix.name(suffix);
-        ::metrics::with_recorder(|r| match kind {
-            Kind::Counter => r.describe_counter(name.into(), unit, help.into()),
-            Kind::Gauge => r.describe_gauge(name.into(), unit, help.into()),
-            Kind::Histogram => r.describe_histogram(name.into(), unit, help.into()),
-        });
+/// Describes the metric `name` (the full name of `suffix`) to `r`: its help text and unit.
+/// Called at each series' first use, just before it is registered.
+pub(super) fn describe(r: &dyn Recorder, name: &str, suffix: &str) {
+    let Some(&(_, kind, unit, help)) = HELP.iter().find(|(s, ..)| *s == suffix) else {
+        return;
+    };
+    let name = KeyName::from(name.to_owned());
+    match kind {
+        Kind::Counter => r.describe_counter(name, unit, help.into()),
+        Kind::Gauge => r.describe_gauge(name, unit, help.into()),
+        Kind::Histogram => r.describe_histogram(name, unit, help.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HELP;
+
+    #[test]
+    fn every_metric_is_described_once() {
+        for (i, (suffix, ..)) in HELP.iter().enumerate() {
+            assert!(
+                HELP[..i].iter().all(|(s, ..)| s != suffix),
+                "{suffix} twice"
+            );
+        }
     }
 }

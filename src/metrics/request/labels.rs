@@ -101,7 +101,8 @@ label_enum! {
 
 label_enum! {
     /// Why a request failed: the `error_type` label of an `error` (on success the label is the
-    /// empty string, [`Outcome::Success`]).
+    /// empty string, [`Outcome::Success`]). Newest Dynamo's values, in its declaration order
+    /// (`prometheus_names::frontend_service::error_type`).
     ErrorType {
         /// Bad request (400 / 422).
         Validation => "validation",
@@ -113,13 +114,22 @@ label_enum! {
         Unavailable => "unavailable",
         /// Cancelled: the client went away, or the request was stopped.
         Cancelled => "cancelled",
-        /// The backend did not answer in time.
+        /// The backend accepted the request but stopped responding (the HTTP layer's
+        /// phase-agnostic safety-net timer).
         ResponseTimeout => "response_timeout",
+        /// The request-plane timer fired before the first generated token arrived.
+        FirstTokenTimeout => "first_token_timeout",
+        /// The request-plane timer fired between generated tokens.
+        IntraTokenTimeout => "intra_token_timeout",
         /// Any other server-side failure; also what a guard dropped without an outcome before
         /// its stream started records (Dynamo's default).
         Internal => "internal",
         /// Not supported (501).
         NotImplemented => "not_implemented",
+        /// The backend reported an explicit error finish reason.
+        BackendError => "backend_error",
+        /// The stream closed without a terminal finish reason.
+        TruncatedStream => "truncated_stream",
     }
 }
 
@@ -195,6 +205,6 @@ mod tests {
         }
         assert_eq!(Outcome::Success.index(), 0);
         assert_eq!(Endpoint::COUNT, 13);
-        assert_eq!(Outcome::COUNT, 9);
+        assert_eq!(Outcome::COUNT, 13);
     }
 }

@@ -6,7 +6,8 @@
 //!   [`ErrorType`], [`Outcome`], [`TokenizerOperation`]).
 //! * `buckets`: [`DEFAULT_BUCKETS`], the `const` table of default histogram buckets.
 //! * `describe`: the help text of every metric.
-//! * `model_metrics`: [`ModelMetrics`], one model's handles, resolved once.
+//! * `series`: where and when a series is registered (the target recorder, the lazy handle).
+//! * `model_metrics`: [`ModelMetrics`], one model's handles, each registered at first use.
 //! * `request_guard`: [`RequestGuard`], in-flight and outcome accounting per request.
 //! * `stream_metrics`: [`StreamMetrics`], TTFT / ITL / osl per chunk.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
@@ -18,6 +19,7 @@ mod labels;
 mod model_metrics;
 pub mod names;
 mod request_guard;
+mod series;
 mod stream_metrics;
 
 #[cfg(feature = "prometheus")]

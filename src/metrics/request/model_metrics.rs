@@ -1,137 +1,186 @@
-//! [`ModelMetrics`]: one model's request-metric handles, resolved once and kept.
+//! [`ModelMetrics`]: one model's request-metric handles, each registered at its first use and
+//! kept.
 //!
-//! # When handles are resolved, and from which recorder
+//! # Which recorder, and when
 //!
-//! * The per-model gauges, histograms and `output_tokens_total` are resolved in
-//!   [`ModelMetrics::new`], from the recorder current then ([`::metrics::with_recorder`]: the
-//!   thread's local recorder if one is set, else the global one).
-//! * `requests_total` and `requests_started_total` have one series per
-//!   `(endpoint, request_type[, outcome])`; registering all 234 + 26 up front would export that
-//!   many zero series per model, so each is resolved at its first use (from the recorder
-//!   current then) and kept in a fixed table indexed by the label enums.
+//! Every series appears at its first use (a request's guard, chunk or end), never at
+//! construction: a model that served nothing exports nothing, as in Dynamo. It appears in the
+//! recorder the value was built for:
 //!
-//! So: **install the recorder before creating the value.** A `ModelMetrics` created before
-//! (under the no-op recorder) keeps no-op handles; create it again after installing. This is
-//! the rule of the facade's own handles (a `Counter` stays bound to the recorder it came from),
-//! chosen over re-resolving per request because checking the current recorder on every
-//! observation would cost a thread-local read and a comparison per chunk for a case that
-//! happens once per process. With a local recorder (tests), create and use the value inside
-//! the recorder's scope.
+//! * [`ModelMetrics::with_recorder`]: that recorder, on any thread, inside or outside any
+//!   `with_local_recorder` scope (the value keeps an `Arc` of it and calls its `register_*`
+//!   methods directly). Use it for a recorder that is not the global one (tests, several
+//!   frontends in one process).
+//! * [`ModelMetrics::new`]: the facade's recorder at each series' first use, i.e. the global
+//!   one once installed (a thread-local recorder set at that moment would take it instead). A
+//!   handle from a zero-sized recorder (the no-op one, before any recorder is installed) is not
+//!   kept: the series is registered again at its next use, so counts made before the recorder
+//!   was installed are lost but later ones are not.
 //!
-//! # Synchronisation
+//! After a series' first use its handle is one `OnceLock` load away: no registry lookup, no
+//! allocation, no lock (`series` holds the lazy handle and its orderings).
 //!
-//! The handles are the facade's (`Arc`s into the recorder's storage; the recorder orders its
-//! own atomics). The only state of this file's own is the lazy tables: one `OnceLock` per
-//! label set. `get` is one `Acquire` load that pairs with the `Release` of the initialising
-//! `set`, so a thread that sees the handle sees it fully built; a first use racing another
-//! waits for that one registration (once per label set per model, never again).
+//! # Tables
+//!
+//! `requests_total` has one series per `(endpoint, request_type, outcome)`;
+//! `requests_started_total` and `model_cancellation_total` per `(endpoint, request_type)`;
+//! `model_rejection_total` per endpoint: fixed tables indexed by the label enums. The
+//! histograms and gauges have one slot each ([`Hist`], [`GaugeSeries`]).
 
+use super::describe::describe;
 use super::labels::{Endpoint, Outcome, RequestType, TokenizerOperation};
 use super::names::{self, Prefix};
-use ::metrics::{Counter, Gauge, Histogram, SharedString};
+use super::series::{LazyHandle, Target, key};
+use ::metrics::{Counter, Gauge, Histogram, Label, Recorder, SharedString};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// `(endpoint, request_type)` label sets.
 const REQUEST_LABEL_SETS: usize = Endpoint::COUNT * RequestType::COUNT;
 /// `(endpoint, request_type, status + error_type)` label sets.
 const OUTCOME_LABEL_SETS: usize = REQUEST_LABEL_SETS * Outcome::COUNT;
 
-/// One model's request metrics: counter, gauge and histogram handles, resolved once.
+/// The end-of-request and per-chunk histograms, one series each per model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hist {
+    Duration,
+    Ttft,
+    Itl,
+    Isl,
+    Cached,
+    Osl,
+    PrefillWait,
+    PrefillTime,
+    DecodeTime,
+    KvHitRate,
+    KvTransfer,
+    Migrations,
+    Tokenize,
+    Detokenize,
+}
+
+impl Hist {
+    const COUNT: usize = 14;
+
+    const fn suffix(self) -> &'static str {
+        match self {
+            Self::Duration => names::REQUEST_DURATION_SECONDS,
+            Self::Ttft => names::TIME_TO_FIRST_TOKEN_SECONDS,
+            Self::Itl => names::INTER_TOKEN_LATENCY_SECONDS,
+            Self::Isl => names::INPUT_SEQUENCE_TOKENS,
+            Self::Cached => names::CACHED_TOKENS,
+            Self::Osl => names::OUTPUT_SEQUENCE_TOKENS,
+            Self::PrefillWait => names::PREFILL_WAIT_TIME_SECONDS,
+            Self::PrefillTime => names::PREFILL_TIME_SECONDS,
+            Self::DecodeTime => names::DECODE_TIME_SECONDS,
+            Self::KvHitRate => names::KV_HIT_RATE,
+            Self::KvTransfer => names::KV_TRANSFER_ESTIMATED_LATENCY_SECONDS,
+            Self::Migrations => names::MIGRATIONS_PER_REQUEST,
+            Self::Tokenize | Self::Detokenize => names::TOKENIZER_LATENCY_MS,
+        }
+    }
+
+    /// Dynamo labels the tokenizer histogram by operation, not by model.
+    const fn operation(self) -> Option<TokenizerOperation> {
+        match self {
+            Self::Tokenize => Some(TokenizerOperation::Tokenize),
+            Self::Detokenize => Some(TokenizerOperation::Detokenize),
+            _ => None,
+        }
+    }
+}
+
+/// The gauges: three per model and the unlabelled `disconnected_clients`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GaugeSeries {
+    Inflight,
+    Active,
+    Queued,
+    Disconnected,
+}
+
+impl GaugeSeries {
+    const COUNT: usize = 4;
+
+    const fn suffix(self) -> &'static str {
+        match self {
+            Self::Inflight => names::INFLIGHT_REQUESTS,
+            Self::Active => names::ACTIVE_REQUESTS,
+            Self::Queued => names::QUEUED_REQUESTS,
+            Self::Disconnected => names::DISCONNECTED_CLIENTS,
+        }
+    }
+}
+
+/// One model's request metrics: counter, gauge and histogram handles, each registered at its
+/// first use in the recorder the value was built for (see the module docs).
 ///
-/// Create one per model (after installing the recorder: see the module docs) and share it in
-/// an [`Arc`] by every request of that model through a [`RequestGuard`](crate::RequestGuard).
-/// The model label is allocated here, once; no request allocates a label.
+/// Create one per model and share it in an [`Arc`] by every request of that model through a
+/// [`RequestGuard`](crate::RequestGuard). The model label is allocated here, once; no request
+/// allocates a label after the first use of its series.
 ///
 /// ```
 /// use reqtrack::{Endpoint, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker, RequestType};
+/// use metrics_util::debugging::DebuggingRecorder;
 /// use std::sync::Arc;
 /// use std::time::Instant;
 ///
-/// let metrics = Arc::new(ModelMetrics::new(&Prefix::default(), "llama-3-8b"));
+/// let recorder = Arc::new(DebuggingRecorder::new());
+/// let snapshotter = recorder.snapshotter();
+/// let metrics = Arc::new(ModelMetrics::with_recorder(&Prefix::default(), "llama-3-8b", recorder));
+/// assert!(snapshotter.snapshot().into_vec().is_empty(), "nothing before the first request");
+///
 /// let tracker = Arc::new(RequestTracker::new());
 /// let guard = RequestGuard::new(metrics, tracker, Endpoint::ChatCompletions, RequestType::Stream);
 /// let mut stream = guard.into_stream();
 /// stream.observe_chunk(1, Instant::now()); // first token: TTFT
 /// stream.observe_chunk(4, Instant::now()); // four ITL samples
 /// stream.finish(Outcome::Success);         // requests_total + end-of-request histograms
+/// assert!(!snapshotter.snapshot().into_vec().is_empty());
 /// ```
 pub struct ModelMetrics {
+    target: Target,
+    prefix: Prefix,
     model: SharedString,
-    requests_total_name: SharedString,
-    requests_started_name: SharedString,
-    requests_total: [OnceLock<Counter>; OUTCOME_LABEL_SETS],
-    requests_started: [OnceLock<Counter>; REQUEST_LABEL_SETS],
-    pub(super) inflight: Gauge,
-    pub(super) active: Gauge,
-    pub(super) queued: Gauge,
-    pub(super) disconnected: Gauge,
-    pub(super) output_tokens: Counter,
-    pub(super) h: Histograms,
-}
-
-/// The histogram handles.
-pub(super) struct Histograms {
-    pub(super) duration: Histogram,
-    pub(super) ttft: Histogram,
-    pub(super) itl: Histogram,
-    pub(super) isl: Histogram,
-    pub(super) cached: Histogram,
-    pub(super) osl: Histogram,
-    pub(super) prefill_wait: Histogram,
-    pub(super) prefill_time: Histogram,
-    pub(super) decode_time: Histogram,
-    pub(super) kv_hit_rate: Histogram,
-    pub(super) kv_transfer: Histogram,
-    pub(super) migrations: Histogram,
-    pub(super) tokenize: Histogram,
-    pub(super) detokenize: Histogram,
-}
-
-fn shared(s: String) -> SharedString {
-    SharedString::from_shared(Arc::from(s))
+    requests_total: [LazyHandle<Counter>; OUTCOME_LABEL_SETS],
+    requests_started: [LazyHandle<Counter>; REQUEST_LABEL_SETS],
+    cancellations: [LazyHandle<Counter>; REQUEST_LABEL_SETS],
+    rejections: [LazyHandle<Counter>; Endpoint::COUNT],
+    output_tokens: LazyHandle<Counter>,
+    gauges: [LazyHandle<Gauge>; GaugeSeries::COUNT],
+    histograms: [LazyHandle<Histogram>; Hist::COUNT],
 }
 
 impl ModelMetrics {
-    /// Resolves `model`'s handles under `prefix` from the current recorder, and describes each
-    /// metric (help text, unit). Allocates the names and the model label once.
+    /// `model`'s metrics under `prefix`, registered in the facade's recorder at each series'
+    /// first use (the global one in a server: install it before the first request; see the
+    /// module docs). Allocates the model label once; registers nothing yet.
     pub fn new(prefix: &Prefix, model: impl Into<String>) -> Self {
-        let model = shared(model.into());
-        let name = |suffix: &str| shared(prefix.name(suffix));
-        super::describe::describe(prefix);
-        let per_model =
-            |suffix: &str| ::metrics::histogram!(name(suffix), names::MODEL_LABEL => model.clone());
-        let tokenizer = |op: TokenizerOperation| ::metrics::histogram!(name(names::TOKENIZER_LATENCY_MS), names::OPERATION_LABEL => op.as_str());
-        let h = Histograms {
-            duration: per_model(names::REQUEST_DURATION_SECONDS),
-            ttft: per_model(names::TIME_TO_FIRST_TOKEN_SECONDS),
-            itl: per_model(names::INTER_TOKEN_LATENCY_SECONDS),
-            isl: per_model(names::INPUT_SEQUENCE_TOKENS),
-            cached: per_model(names::CACHED_TOKENS),
-            osl: per_model(names::OUTPUT_SEQUENCE_TOKENS),
-            prefill_wait: per_model(names::PREFILL_WAIT_TIME_SECONDS),
-            prefill_time: per_model(names::PREFILL_TIME_SECONDS),
-            decode_time: per_model(names::DECODE_TIME_SECONDS),
-            kv_hit_rate: per_model(names::KV_HIT_RATE),
-            kv_transfer: per_model(names::KV_TRANSFER_ESTIMATED_LATENCY_SECONDS),
-            migrations: per_model(names::MIGRATIONS_PER_REQUEST),
-            tokenize: tokenizer(TokenizerOperation::Tokenize),
-            detokenize: tokenizer(TokenizerOperation::Detokenize),
-        };
-        let gauge =
-            |suffix: &str| ::metrics::gauge!(name(suffix), names::MODEL_LABEL => model.clone());
+        Self::for_target(prefix, model, Target::Facade)
+    }
+
+    /// `model`'s metrics under `prefix`, registered in `recorder` at each series' first use,
+    /// wherever that use happens (see the module docs). Registers nothing yet.
+    pub fn with_recorder(
+        prefix: &Prefix,
+        model: impl Into<String>,
+        recorder: Arc<dyn Recorder + Send + Sync>,
+    ) -> Self {
+        Self::for_target(prefix, model, Target::Recorder(recorder))
+    }
+
+    fn for_target(prefix: &Prefix, model: impl Into<String>, target: Target) -> Self {
         Self {
-            inflight: gauge(names::INFLIGHT_REQUESTS),
-            active: gauge(names::ACTIVE_REQUESTS),
-            queued: gauge(names::QUEUED_REQUESTS),
-            disconnected: ::metrics::gauge!(name(names::DISCONNECTED_CLIENTS)),
-            output_tokens: ::metrics::counter!(name(names::OUTPUT_TOKENS_TOTAL), names::MODEL_LABEL => model.clone()),
-            h,
-            requests_total_name: name(names::REQUESTS_TOTAL),
-            requests_started_name: name(names::REQUESTS_STARTED_TOTAL),
-            requests_total: [const { OnceLock::new() }; OUTCOME_LABEL_SETS],
-            requests_started: [const { OnceLock::new() }; REQUEST_LABEL_SETS],
-            model,
+            target,
+            prefix: prefix.clone(),
+            model: SharedString::from_shared(Arc::from(model.into())),
+            requests_total: [const { LazyHandle::new() }; OUTCOME_LABEL_SETS],
+            requests_started: [const { LazyHandle::new() }; REQUEST_LABEL_SETS],
+            cancellations: [const { LazyHandle::new() }; REQUEST_LABEL_SETS],
+            rejections: [const { LazyHandle::new() }; Endpoint::COUNT],
+            output_tokens: LazyHandle::new(),
+            gauges: [const { LazyHandle::new() }; GaugeSeries::COUNT],
+            histograms: [const { LazyHandle::new() }; Hist::COUNT],
         }
     }
 
@@ -140,37 +189,150 @@ impl ModelMetrics {
         &self.model
     }
 
-    /// `requests_started_total` for this label set (resolved at its first use).
-    pub(super) fn started(&self, endpoint: Endpoint, request_type: RequestType) -> &Counter {
-        let i = request_index(endpoint, request_type);
-        self.requests_started[i].get_or_init(|| {
-            ::metrics::counter!(
-                self.requests_started_name.clone(),
-                names::MODEL_LABEL => self.model.clone(),
-                names::ENDPOINT_LABEL => endpoint.as_str(),
-                names::REQUEST_TYPE_LABEL => request_type.as_str()
-            )
+    // ---- registration (first use only) --------------------------------------------------
+
+    fn model_label(&self) -> Label {
+        Label::new(names::MODEL_LABEL, self.model.clone())
+    }
+
+    fn request_labels(&self, endpoint: Endpoint, request_type: RequestType) -> [Label; 3] {
+        [
+            self.model_label(),
+            Label::new(names::ENDPOINT_LABEL, endpoint.as_str()),
+            Label::new(names::REQUEST_TYPE_LABEL, request_type.as_str()),
+        ]
+    }
+
+    /// Describes and registers the counter `suffix` with `labels` in the target.
+    fn counter(&self, suffix: &str, labels: impl IntoIterator<Item = Label>) -> (Counter, bool) {
+        let name = self.prefix.name(suffix);
+        let key = key(name.clone(), labels);
+        self.target.register(|r| {
+            describe(r, &name, suffix);
+            r.register_counter(&key, Target::metadata())
         })
     }
 
-    /// `requests_total` for this label set (resolved at its first use).
-    pub(super) fn ended(
+    fn gauge_handle(&self, g: GaugeSeries) -> (Gauge, bool) {
+        let suffix = g.suffix();
+        let name = self.prefix.name(suffix);
+        let labels = (g != GaugeSeries::Disconnected).then(|| self.model_label());
+        let key = key(name.clone(), labels);
+        self.target.register(|r| {
+            describe(r, &name, suffix);
+            r.register_gauge(&key, Target::metadata())
+        })
+    }
+
+    fn histogram_handle(&self, h: Hist) -> (Histogram, bool) {
+        let suffix = h.suffix();
+        let name = self.prefix.name(suffix);
+        let label = match h.operation() {
+            Some(op) => Label::new(names::OPERATION_LABEL, op.as_str()),
+            None => self.model_label(),
+        };
+        let key = key(name.clone(), [label]);
+        self.target.register(|r| {
+            describe(r, &name, suffix);
+            r.register_histogram(&key, Target::metadata())
+        })
+    }
+
+    // ---- observations (the request's hot path) ------------------------------------------
+
+    /// The counter `suffix` of `table` +1 for this `(endpoint, request_type)`.
+    fn increment_per_request(
         &self,
+        table: &[LazyHandle<Counter>; REQUEST_LABEL_SETS],
+        suffix: &'static str,
         endpoint: Endpoint,
         request_type: RequestType,
-        outcome: Outcome,
-    ) -> &Counter {
-        let i = outcome_index(endpoint, request_type, outcome);
-        self.requests_total[i].get_or_init(|| {
-            ::metrics::counter!(
-                self.requests_total_name.clone(),
-                names::MODEL_LABEL => self.model.clone(),
-                names::ENDPOINT_LABEL => endpoint.as_str(),
-                names::REQUEST_TYPE_LABEL => request_type.as_str(),
-                names::STATUS_LABEL => outcome.status().as_str(),
-                names::ERROR_TYPE_LABEL => outcome.error_type_label()
-            )
-        })
+    ) {
+        table[request_index(endpoint, request_type)].with(
+            || self.counter(suffix, self.request_labels(endpoint, request_type)),
+            |c| c.increment(1),
+        );
+    }
+
+    /// `requests_started_total` +1 for this label set.
+    pub(super) fn started(&self, endpoint: Endpoint, request_type: RequestType) {
+        let suffix = names::REQUESTS_STARTED_TOTAL;
+        self.increment_per_request(&self.requests_started, suffix, endpoint, request_type);
+    }
+
+    /// `requests_total` +1 for this label set.
+    pub(super) fn ended(&self, endpoint: Endpoint, request_type: RequestType, outcome: Outcome) {
+        self.requests_total[outcome_index(endpoint, request_type, outcome)].with(
+            || {
+                let [m, e, r] = self.request_labels(endpoint, request_type);
+                let status = Label::new(names::STATUS_LABEL, outcome.status().as_str());
+                let error = Label::new(names::ERROR_TYPE_LABEL, outcome.error_type_label());
+                self.counter(names::REQUESTS_TOTAL, [m, e, r, status, error])
+            },
+            |c| c.increment(1),
+        );
+    }
+
+    /// `model_cancellation_total` +1 for this label set.
+    pub(super) fn cancelled(&self, endpoint: Endpoint, request_type: RequestType) {
+        let suffix = names::MODEL_CANCELLATION_TOTAL;
+        self.increment_per_request(&self.cancellations, suffix, endpoint, request_type);
+    }
+
+    /// `model_rejection_total` +1 for this endpoint.
+    pub(super) fn rejected(&self, endpoint: Endpoint) {
+        self.rejections[endpoint.index()].with(
+            || {
+                let endpoint = Label::new(names::ENDPOINT_LABEL, endpoint.as_str());
+                self.counter(names::MODEL_REJECTION_TOTAL, [self.model_label(), endpoint])
+            },
+            |c| c.increment(1),
+        );
+    }
+
+    /// `output_tokens_total` += `n`.
+    #[inline]
+    pub(super) fn output_tokens(&self, n: u64) {
+        self.output_tokens.with(
+            || self.counter(names::OUTPUT_TOKENS_TOTAL, [self.model_label()]),
+            |c| c.increment(n),
+        );
+    }
+
+    /// Calls `f` with gauge `g`.
+    #[inline]
+    pub(super) fn gauge(&self, g: GaugeSeries, f: impl FnOnce(&Gauge)) {
+        self.gauges[g as usize].with(|| self.gauge_handle(g), f);
+    }
+
+    /// Records `v` in histogram `h` if known; an unknown value registers nothing.
+    #[inline]
+    pub(super) fn record(&self, h: Hist, v: Option<f64>) {
+        if let Some(v) = v {
+            self.record_many(h, v, 1);
+        }
+    }
+
+    /// Registers histogram `h` if this is its first use, recording nothing: for a series the
+    /// next observation will need, so that observation does no registry lookup.
+    #[inline]
+    pub(super) fn prepare(&self, h: Hist) {
+        self.histograms[h as usize].with(|| self.histogram_handle(h), |_| {});
+    }
+
+    /// Records `v` `n` times in histogram `h`.
+    #[inline]
+    pub(super) fn record_many(&self, h: Hist, v: f64, n: usize) {
+        self.histograms[h as usize].with(
+            || self.histogram_handle(h),
+            |x| {
+                if n == 1 {
+                    x.record(v);
+                } else {
+                    x.record_many(v, n);
+                }
+            },
+        );
     }
 }
 
@@ -188,6 +350,7 @@ impl fmt::Debug for ModelMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModelMetrics")
             .field("model", &self.model())
+            .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +358,12 @@ impl fmt::Debug for ModelMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hist_and_gauge_counts_cover_every_variant() {
+        assert_eq!(Hist::Detokenize as usize + 1, Hist::COUNT);
+        assert_eq!(GaugeSeries::Disconnected as usize + 1, GaugeSeries::COUNT);
+    }
 
     #[test]
     fn every_label_set_has_its_own_slot() {

@@ -51,6 +51,12 @@ pub const CACHED_TOKENS: &str = "cached_tokens";
 pub const OUTPUT_SEQUENCE_TOKENS: &str = "output_sequence_tokens";
 /// Histogram `{operation}`, milliseconds: tokenize, and average detokenize per request.
 pub const TOKENIZER_LATENCY_MS: &str = "tokenizer_latency_ms";
+/// Counter `{model, endpoint, request_type}`: request cancellations, +1 with each client
+/// disconnect (Dynamo increments it next to `disconnected_clients`).
+pub const MODEL_CANCELLATION_TOTAL: &str = "model_cancellation_total";
+/// Counter `{model, endpoint}`: requests rejected for resource exhaustion
+/// ([`RequestGuard::reject`](crate::RequestGuard::reject); Dynamo answers them 529).
+pub const MODEL_REJECTION_TOTAL: &str = "model_rejection_total";
 
 // ---- beyond Dynamo's frontend ---------------------------------------------------------------
 

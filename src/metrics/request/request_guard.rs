@@ -5,7 +5,8 @@
 //! | [`RequestGuard::new`] | `requests_started_total` +1; `inflight_requests`, `active_requests`, `queued_requests` +1 |
 //! | first token-bearing chunk ([`StreamMetrics`]) | `queued_requests` −1 |
 //! | [`finish`](RequestGuard::finish) with an [`Outcome`] | `requests_total{status, error_type}` +1; the end-of-request histograms |
-//! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` +1, the tracker's finish stamped |
+//! | [`reject`](RequestGuard::reject) (refused for load) | `model_rejection_total{model, endpoint}` +1; then as `finish` with `error` / `overload` |
+//! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` and `model_cancellation_total` +1, the tracker's finish stamped |
 //! | dropped without an outcome, no stream | `error` / `internal` (Dynamo's default) |
 //! | drop, always | `inflight_requests`, `active_requests` −1 (and `queued_requests` −1 if still queued) |
 //!
@@ -14,7 +15,7 @@
 
 use super::end_of_request::observe_end;
 use super::labels::{Endpoint, ErrorType, Outcome, RequestType};
-use super::model_metrics::ModelMetrics;
+use super::model_metrics::{GaugeSeries, ModelMetrics};
 use super::stream_metrics::StreamMetrics;
 use crate::RequestTracker;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ use std::time::Instant;
 ///
 /// Create it when the handler accepts the request; turn it into a [`StreamMetrics`] with
 /// [`into_stream`](Self::into_stream) when the response stream starts (streamed or not: the
-/// engine's stream); end it with [`finish`](Self::finish). No allocation after the first request
-/// of a label set.
+/// engine's stream); end it with [`finish`](Self::finish). No allocation after the first use of
+/// each series it touches.
 #[must_use = "dropping the guard ends the request (as an error)"]
 #[derive(Debug)]
 pub struct RequestGuard {
@@ -52,10 +53,14 @@ impl RequestGuard {
         endpoint: Endpoint,
         request_type: RequestType,
     ) -> Self {
-        metrics.started(endpoint, request_type).increment(1);
-        metrics.inflight.increment(1.0);
-        metrics.active.increment(1.0);
-        metrics.queued.increment(1.0);
+        metrics.started(endpoint, request_type);
+        for g in [
+            GaugeSeries::Inflight,
+            GaugeSeries::Active,
+            GaugeSeries::Queued,
+        ] {
+            metrics.gauge(g, |g| g.increment(1.0));
+        }
         Self {
             metrics,
             tracker,
@@ -96,9 +101,9 @@ impl RequestGuard {
     }
 
     /// Ends the request with `outcome`: `requests_total` +1 and the end-of-request histograms.
-    /// If the tracker has no finish yet (no chunk went through a stream), it is stamped now;
-    /// an existing finish is kept, so the duration equals the `total_time_ms` a client already
-    /// received.
+    /// If the tracker has no finish of its own yet (no chunk went through a stream; a finish
+    /// merged from another hop does not count), it is stamped now; an own finish is kept, so
+    /// the duration equals the `total_time_ms` a client already received.
     pub fn finish(mut self, outcome: Outcome) {
         self.stamp_finish_if_unset(None);
         self.end(outcome);
@@ -110,9 +115,24 @@ impl RequestGuard {
         self.end(outcome);
     }
 
+    /// The request was refused for resource exhaustion (every worker busy; Dynamo answers
+    /// 529): `model_rejection_total{model, endpoint}` +1, then it ends as
+    /// [`finish`](Self::finish)`(Outcome::Error(ErrorType::Overload))`.
+    pub fn reject(self) {
+        self.metrics.rejected(self.endpoint);
+        self.finish(Outcome::Error(ErrorType::Overload));
+    }
+
+    /// [`reject`](Self::reject), stamping a missing finish at `now`.
+    pub fn reject_at(self, now: Instant) {
+        self.metrics.rejected(self.endpoint);
+        self.finish_at(Outcome::Error(ErrorType::Overload), now);
+    }
+
     /// The client went away (detected by the caller, e.g. a unary handler's connection
-    /// monitor): the tracker's finish stamped now, `disconnected_clients` +1, `requests_total`
-    /// as `error` / `cancelled`, and the end-of-request histograms.
+    /// monitor): the tracker's finish stamped now, `disconnected_clients` and
+    /// `model_cancellation_total` +1, `requests_total` as `error` / `cancelled`, and the
+    /// end-of-request histograms.
     pub fn client_disconnected(self) {
         self.client_disconnected_at(Instant::now());
     }
@@ -132,8 +152,11 @@ impl RequestGuard {
 
     // ---- the one end ------------------------------------------------------------------------
 
+    /// Stamps the tracker's own finish if it has none. A finish merged from another hop
+    /// (`set_external_timing`) does not count: the tracker's own values win, so a request that
+    /// merged a router's timing and ends without chunks records its own duration.
     fn stamp_finish_if_unset(&self, now: Option<Instant>) {
-        if self.tracker.total_time_ms().is_none() {
+        if !self.tracker.has_own_finish() {
             self.tracker
                 .record_finish_at(now.unwrap_or_else(Instant::now));
         }
@@ -144,14 +167,17 @@ impl RequestGuard {
             return;
         }
         self.tracker.record_finish_at(now);
-        self.metrics.disconnected.increment(1.0);
+        self.metrics
+            .gauge(GaugeSeries::Disconnected, |g| g.increment(1.0));
+        self.metrics.cancelled(self.endpoint, self.request_type);
         self.end(Outcome::Error(ErrorType::Cancelled));
     }
 
     fn leave_queue(&mut self) {
         if self.queued {
             self.queued = false;
-            self.metrics.queued.decrement(1.0);
+            self.metrics
+                .gauge(GaugeSeries::Queued, |g| g.decrement(1.0));
         }
     }
 
@@ -163,8 +189,7 @@ impl RequestGuard {
         self.ended = true;
         self.leave_queue();
         self.metrics
-            .ended(self.endpoint, self.request_type, outcome)
-            .increment(1);
+            .ended(self.endpoint, self.request_type, outcome);
         observe_end(&self.metrics, &self.tracker, !self.ttft_recorded);
     }
 }
@@ -179,7 +204,8 @@ impl Drop for RequestGuard {
                 self.end(Outcome::Error(ErrorType::Internal));
             }
         }
-        self.metrics.inflight.decrement(1.0);
-        self.metrics.active.decrement(1.0);
+        for g in [GaugeSeries::Inflight, GaugeSeries::Active] {
+            self.metrics.gauge(g, |g| g.decrement(1.0));
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! * the **first** such chunk records the tracker's first token at `now` (first write wins: a
 //!   first token the prefill phase recorded earlier is kept) and records TTFT as the tracker's
 //!   `ttft_ms() / 1000`, the figure `nvext.timing` reports; it gives no ITL sample, however many
-//!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`;
+//!   tokens it carries (Dynamo's rule), and takes the request out of `queued_requests`; it also
+//!   registers the ITL series (empty) if the model has none yet, so that after a model's first
+//!   chunk no chunk does a registry lookup or allocates;
 //! * a **later** chunk records ITL = (gap since the previous token-bearing chunk) ÷ n, n times
 //!   (`record_many`);
 //! * then the tracker's osl and finish are brought up to date as one value
@@ -29,6 +31,7 @@
 //! Single owner (the response stream): plain fields, no atomics, no allocation.
 
 use super::labels::Outcome;
+use super::model_metrics::Hist;
 use super::request_guard::RequestGuard;
 use crate::RequestTracker;
 use crate::report::derive::secs_from_ms as seconds;
@@ -88,13 +91,14 @@ impl StreamMetrics {
         let t = &*self.guard.tracker;
         let n = u64::try_from(tokens).unwrap_or(u64::MAX);
         self.osl = self.osl.saturating_add(n);
-        m.output_tokens.increment(n);
+        m.output_tokens(n);
         let kind = match self.last_chunk {
             None => {
                 t.record_first_token_at(now);
-                if let Some(ttft) = t.ttft_ms() {
-                    m.h.ttft.record(seconds(ttft));
-                }
+                m.record(Hist::Ttft, t.ttft_ms().map(seconds));
+                // The next chunk's ITL series is registered now, so after a model's first
+                // chunk no chunk looks up or allocates.
+                m.prepare(Hist::Itl);
                 self.last_chunk = Some(now);
                 ChunkKind::First
             }
@@ -104,8 +108,7 @@ impl StreamMetrics {
                 if tokens > MAX_ITL_SAMPLES_PER_CHUNK {
                     ChunkKind::Oversized
                 } else {
-                    m.h.itl
-                        .record_many(gap.as_secs_f64() / tokens as f64, tokens);
+                    m.record_many(Hist::Itl, gap.as_secs_f64() / tokens as f64, tokens);
                     ChunkKind::Later
                 }
             }
@@ -136,6 +139,11 @@ impl StreamMetrics {
     /// ([`RequestGuard::finish_at`]).
     pub fn finish_at(self, outcome: Outcome, now: Instant) {
         self.guard.finish_at(outcome, now);
+    }
+
+    /// The request was refused for resource exhaustion ([`RequestGuard::reject`]).
+    pub fn reject(self) {
+        self.guard.reject();
     }
 
     /// The client went away now ([`RequestGuard::client_disconnected`]); dropping the stream

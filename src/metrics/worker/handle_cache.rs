@@ -18,24 +18,30 @@
 //!
 //! # Never stale
 //!
-//! A handle is reused only if it was last used at most one TTL ([`gauge_handle_ttl`]) before
-//! the observation's instant; otherwise it is dropped and resolved again through the facade,
-//! which re-registers a series the exporter deleted. An instant earlier than the last use (an
-//! older request observed late) does not make a handle stale. A reused handle's series was
-//! written within `TTL + lag` of now, so an exporter that deletes only series idle for longer
-//! than its timeout never deleted it while `TTL + lag` stays below that timeout.
+//! A handle is reused only if the observation's instant is at most one TTL
+//! ([`gauge_handle_ttl`]) away from the handle's last use, on either side; otherwise it is
+//! dropped and resolved again through the facade, which re-registers a series the exporter
+//! deleted. A handle's last use is the latest instant it was used at. Both sides, because a
+//! stamp from the future cannot pin a handle: a last use dated ahead of now says nothing about
+//! when the series was really written, so a present observation more than a TTL before it
+//! resolves again (an older request observed within a TTL of the last use still reuses it). A
+//! reused handle's series was written within `TTL + lag` of now (for stamps taken with the
+//! clock), so an exporter that deletes only series idle for longer than its timeout never
+//! deleted it while `TTL + lag` stays below that timeout.
 //!
 //! # Bounded
 //!
-//! Amortised, no background thread: when an observation's instant is at least one TTL after the
-//! last sweep's, the observation first sweeps the map, dropping every handle not used within one
-//! TTL of that instant (either side, so a stamp from the future cannot pin a handle) and every
-//! entry left with none; a map then a quarter full or less is shrunk to twice its length, so the
-//! memory goes back to the allocator. A thread's cache therefore holds the workers it observed
-//! within the last two TTLs or so. An instant more than one TTL *before* the last sweep's (a late
-//! observation, or a sweep stamped in the future) restarts the sweep clock there, so no stamp can
-//! stop the sweeps. A thread that stops observing keeps its map until its next observation or
-//! its exit. [`gauge_handle_cache_stats`] shows this thread's map.
+//! Amortised, no background thread: when an observation's instant is at least one TTL away from
+//! the last sweep's, on either side, the observation first sweeps the map, dropping every handle
+//! not used within one TTL of that instant (either side) and every entry left with none, and
+//! restarts the sweep clock at that instant; a map then a quarter full or less is shrunk to
+//! twice its length, so the memory goes back to the allocator. Every restart of the sweep clock
+//! sweeps, so no stamp can stop the sweeps: not a sweep stamped in the future, not a backlog
+//! observed newest-first (each step back by a TTL sweeps what lies more than a TTL ahead). A
+//! thread's cache therefore holds the workers it observed within two TTLs or so of its latest
+//! sweep. The price: a thread that keeps mixing stamps more than a TTL apart sweeps on each
+//! such jump. A thread that stops observing keeps its map until its next observation or its
+//! exit. [`gauge_handle_cache_stats`] shows this thread's map.
 //!
 //! # Which recorder
 //!
@@ -180,15 +186,6 @@ fn within(a: Nanos, b: Nanos, ttl: u64) -> bool {
     a.abs_diff(b) <= ttl
 }
 
-/// `later - earlier` in ns, 0 when `later` is earlier (as `Instant::saturating_duration_since`).
-fn elapsed(earlier: Nanos, later: Nanos) -> u64 {
-    if later > earlier {
-        later.abs_diff(earlier)
-    } else {
-        0
-    }
-}
-
 struct HandleCache {
     /// The `EPOCH` this map was made in.
     epoch: u64,
@@ -222,8 +219,9 @@ impl HandleCache {
         let handles = self.map.entry(key).or_default();
         for &(g, v) in values {
             let slot = &mut handles.0[g.index()];
-            // `saturating`: an instant before the last use keeps the handle fresh.
-            slot.take_if(|h| elapsed(h.last_used, now) > ttl);
+            // Both sides: a last use dated in the future says nothing about when the series
+            // was really written, so it cannot keep the handle fresh.
+            slot.take_if(|h| !within(h.last_used, now, ttl));
             let handle = slot.get_or_insert_with(|| Handle {
                 gauge: g.resolve(key.worker),
                 last_used: now,
@@ -233,17 +231,15 @@ impl HandleCache {
         }
     }
 
-    /// Sweeps when `now` is at least `ttl` after the last sweep; restarts the sweep clock at
-    /// `now` when `now` is more than `ttl` before it.
+    /// Sweeps, and restarts the sweep clock at `now`, when `now` is at least `ttl` away from the
+    /// last sweep on either side: every restart of the sweep clock sweeps.
     fn sweep_if_due(&mut self, now: Nanos, ttl: u64) {
         let Some(last) = self.last_sweep else {
             self.last_sweep = Some(now);
             return;
         };
-        if elapsed(last, now) >= ttl {
+        if last.abs_diff(now) >= ttl {
             self.sweep(now, ttl);
-            self.last_sweep = Some(now);
-        } else if elapsed(now, last) > ttl {
             self.last_sweep = Some(now);
         }
     }

@@ -48,7 +48,7 @@ static TTL_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_GAUGE_HANDLE_TTL.as_nanos()
 /// still there. Example: an idle timeout of 5 min with the default TTL.
 ///
 /// A TTL above `u64::MAX` nanoseconds (about 584 years) is stored as that. A TTL of zero
-/// resolves a handle again whenever a later instant than its last use is observed.
+/// resolves a handle again whenever an instant other than its last use is observed.
 pub fn set_gauge_handle_ttl(ttl: Duration) {
     let nanos = u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX);
     TTL_NANOS.store(nanos, Ordering::Relaxed);
