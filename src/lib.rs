@@ -68,7 +68,10 @@
 //! * **metrics** (`metrics`): per-worker gauges through the `metrics` facade, and the request
 //!   metrics ([`ModelMetrics`], [`RequestGuard`], [`StreamMetrics`], [`DEFAULT_BUCKETS`]):
 //!   Dynamo's frontend counters, gauges and histograms, fed from the tracker's own stamps so a
-//!   request's histogram samples equal its `nvext.timing`.
+//!   request's histogram samples equal its `nvext.timing`; [`ServedModels`], the registry of
+//!   served models with the `unknown_model` fallback.
+//! * **tower** (`tower`, feature `tower`): a `tower` layer for any HTTP service (axum, hyper)
+//!   that owns each request's tracker, guard, outcome, disconnects, timing headers and trailers.
 //!
 //! The sequential model, the fuzz-input decoding and the linearizability checker are not part
 //! of this crate: they live in the workspace member `reqtrack-check` (`check/`).
@@ -95,7 +98,9 @@ pub use tracker::RequestTracker;
 
 // ---- reports -------------------------------------------------------------------------------
 mod report;
-pub use report::{NvExtResponse, RequestSnapshot, TimingInfo, WorkerIdInfo};
+pub use report::{
+    NvExtResponse, RequestSnapshot, SERVER_TIMING, TimingHeaders, TimingInfo, WorkerIdInfo,
+};
 
 // ---- metrics -------------------------------------------------------------------------------
 mod metrics;
@@ -111,10 +116,15 @@ pub use metrics::with_default_buckets;
 pub use metrics::{
     ChunkKind, DEFAULT_BUCKETS, Endpoint, ErrorType, INPUT_SEQUENCE_BUCKETS, ITL_BUCKETS,
     InvalidPrefix, KV_HIT_RATE_BUCKETS, KV_TRANSFER_BUCKETS, MAX_ITL_SAMPLES_PER_CHUNK,
-    MIGRATION_BUCKETS, ModelMetrics, OUTPUT_SEQUENCE_BUCKETS, Outcome, Prefix,
-    REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, Status, StreamMetrics,
-    TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, default_buckets, names,
+    MIGRATION_BUCKETS, MODEL_CANCELLATION_TOTAL, ModelMetrics, OUTPUT_SEQUENCE_BUCKETS, Outcome,
+    Prefix, REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, ServedModel, ServedModels, Status,
+    StreamMetrics, TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, UNKNOWN_MODEL,
+    default_buckets, names,
 };
+
+// ---- tower: one layer per router ----------------------------------------------------------
+#[cfg(all(feature = "tower", not(reqtrack_model)))]
+pub mod tower;
 
 /// The tracker must stay within four cache lines (three until the fractional KV overlap, the
 /// migration count and the merged timing of issue 10 filled a fourth).

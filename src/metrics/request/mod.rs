@@ -9,15 +9,19 @@
 //! * `model_metrics`: [`ModelMetrics`], one model's handles, resolved once.
 //! * `request_guard`: [`RequestGuard`], in-flight and outcome accounting per request.
 //! * `stream_metrics`: [`StreamMetrics`], TTFT / ITL / osl per chunk.
+//! * `served_models`: [`ServedModels`], one `ModelMetrics` per served model and the
+//!   [`UNKNOWN_MODEL`] fallback; `cancellations`: Dynamo's `model_cancellation_total`.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
 
 mod buckets;
+mod cancellations;
 mod describe;
 mod end_of_request;
 mod labels;
 mod model_metrics;
 pub mod names;
 mod request_guard;
+mod served_models;
 mod stream_metrics;
 
 #[cfg(feature = "prometheus")]
@@ -27,8 +31,10 @@ pub use buckets::{
     MIGRATION_BUCKETS, OUTPUT_SEQUENCE_BUCKETS, REQUEST_DURATION_BUCKETS,
     TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, default_buckets,
 };
+pub use cancellations::MODEL_CANCELLATION_TOTAL;
 pub use labels::{Endpoint, ErrorType, Outcome, RequestType, Status, TokenizerOperation};
 pub use model_metrics::ModelMetrics;
 pub use names::{InvalidPrefix, Prefix};
 pub use request_guard::RequestGuard;
+pub use served_models::{ServedModel, ServedModels, UNKNOWN_MODEL};
 pub use stream_metrics::{ChunkKind, MAX_ITL_SAMPLES_PER_CHUNK, StreamMetrics};

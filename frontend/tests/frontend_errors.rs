@@ -2,10 +2,10 @@
 //! `dynamo_frontend_requests_total{status="error",error_type=…}`, and leaves nothing in flight.
 //! One test per case, each against its own frontend on a loopback port.
 
-mod frontend_common;
+mod common;
 
-use frontend_common::server::telemetry::UNKNOWN_MODEL;
-use frontend_common::{MODEL, TestServer};
+use common::{MODEL, TestServer};
+use reqtrack::UNKNOWN_MODEL;
 use reqtrack::names::{INFLIGHT_REQUESTS, REQUESTS_TOTAL};
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ async fn expect_counted(
     error_type: &str,
 ) {
     let text = server.metrics().await;
-    let total = |labels: &[(&str, &str)]| frontend_common::sum(&text, REQUESTS_TOTAL, labels);
+    let total = |labels: &[(&str, &str)]| common::sum(&text, REQUESTS_TOTAL, labels);
     assert_eq!(total(&[]), 1.0, "one request counted in all:\n{text}");
     assert_eq!(
         total(&[
@@ -54,7 +54,7 @@ async fn expect_counted(
         1.0,
         "counted under its labels:\n{text}"
     );
-    assert_eq!(frontend_common::sum(&text, INFLIGHT_REQUESTS, &[]), 0.0);
+    assert_eq!(common::sum(&text, INFLIGHT_REQUESTS, &[]), 0.0);
 }
 
 fn chat(extra: Value) -> String {
