@@ -24,8 +24,3 @@ pub mod meter;
 pub mod openai;
 pub mod scrape;
 pub mod telemetry;
-
-/// The README's Rust examples, compiled as doc tests here: this member has axum and hyper.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

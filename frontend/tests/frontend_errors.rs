@@ -226,3 +226,35 @@ async fn wrong_method_is_405_json_and_not_a_counted_request() {
     expect_error(s.get(CHAT).await, 405, "method_not_allowed").await;
     assert_eq!(s.metric(REQUESTS_TOTAL, &[]).await, 0.0);
 }
+
+/// Review finding: a client that disconnected while uploading its body was counted as a
+/// `validation` error (`invalid_body`). It is a disconnect: `cancelled`, counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_cut_mid_body_is_cancelled_not_validation() {
+    use reqtrack::names::{DISCONNECTED_CLIENTS, QUEUED_REQUESTS};
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start().await;
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {CHAT} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"model\": \"{MODEL}\""
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // Nothing observable says the handler is waiting for the rest of the body; give the server
+    // a moment to call it (a cut before that is not a request at all, and this test would fail
+    // by timing out below, never pass wrongly).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(tcp);
+    let text = s
+        .wait_for_metrics("the cut upload counted", |t| {
+            common::sum(t, REQUESTS_TOTAL, &[]) >= 1.0
+        })
+        .await;
+    expect_counted(&s, UNKNOWN_MODEL, "chat_completions", "unary", "cancelled").await;
+    assert_eq!(common::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0, "{text}");
+    assert_eq!(common::sum(&text, QUEUED_REQUESTS, &[]), 0.0, "{text}");
+    assert_eq!(
+        common::sum(&text, REQUESTS_TOTAL, &[("error_type", "validation")]),
+        0.0
+    );
+}
