@@ -64,8 +64,8 @@
 //!
 //! Per request, it allocates: the tracker's `Arc` (the engine's tasks share it), the handle's
 //! shared state (one `Arc`: the handler, the request body and the response share it), the
-//! extension entry (`http::Extensions`' map and its boxed value, the price of reaching the
-//! handler through the request), and, when sent, the header values (`Server-Timing` and TGI's
+//! extension (`http::Extensions`' boxed map, its table and the boxed entry: three allocations,
+//! the price of reaching the handler through the request), and, when sent, the header values (`Server-Timing` and TGI's
 //! headers, or the trailer map). It takes an uncontended lock on the state when the handler
 //! declares the request, when the response head passes, and once per
 //! [`Tracked::observe_tokens`] call; it looks the model up in [`ServedModels`](crate::ServedModels)
