@@ -246,8 +246,10 @@ async fn upload_cut_mid_body_is_cancelled_not_validation() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     drop(tcp);
     let text = s
-        .wait_for_metrics("the cut upload counted", |t| {
+        .wait_for_metrics("the cut upload counted, nothing in flight", |t| {
+            // The outcome is counted before the guard's gauges come down: wait for both.
             common::sum(t, REQUESTS_TOTAL, &[]) >= 1.0
+                && common::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
         })
         .await;
     expect_counted(&s, UNKNOWN_MODEL, "chat_completions", "unary", "cancelled").await;

@@ -314,8 +314,11 @@ impl Server {
     /// Waits until one request has ended, then checks that it ended once, with `error_type`
     /// (`""` for success), and that nothing is in flight, active or queued.
     pub async fn ended_once_as(&self, error_type: &str) -> String {
+        // The outcome is counted before the guard's gauges come down: wait for both.
         let text = self
-            .wait_for("one request ended", |t| sum(t, REQUESTS_TOTAL, &[]) >= 1.0)
+            .wait_for("one request ended, nothing in flight", |t| {
+                sum(t, REQUESTS_TOTAL, &[]) >= 1.0 && idle(t)
+            })
             .await;
         assert_eq!(
             sum(&text, REQUESTS_TOTAL, &[]),
@@ -336,6 +339,13 @@ impl Server {
 /// The sum of the metric with this suffix over the samples with all of `labels`.
 pub fn sum(text: &str, suffix: &str, labels: &[(&str, &str)]) -> f64 {
     scrape::sum(text, &Prefix::default().name(suffix), labels)
+}
+
+/// In-flight, active and queued are all 0.
+pub fn idle(text: &str) -> bool {
+    [INFLIGHT_REQUESTS, ACTIVE_REQUESTS, QUEUED_REQUESTS]
+        .iter()
+        .all(|gauge| sum(text, gauge, &[]) == 0.0)
 }
 
 /// In-flight, active and queued are all 0.
