@@ -21,7 +21,8 @@
 //! | the body's end | layer | the request ends with its outcome; a streamed response's `Server-Timing` trailer |
 //! | the body dropped before its end | layer | a client disconnect: `cancelled`, `disconnected_clients`, `model_cancellation_total` |
 //! | the request body fails (the upload was cut) | layer | a disconnect too, whatever the handler answered |
-//! | the handler panics or errors | layer | the request ends as `internal` (a declared outcome first) |
+//! | the handler (or its body) panics | layer | the request ends as `internal` |
+//! | the service or the body returns an error | layer | the declared outcome, else `internal` |
 //!
 //! **The guard lives until the last byte is handed to the server**: the end of the body (or
 //! its last data frame, when the body says it is at its end), so `inflight_requests` and
@@ -41,6 +42,10 @@
 //! the outcome the handler declared ([`Tracked::set_outcome`]) if any; otherwise an error from
 //! the response body is `internal`; otherwise the status through the layer's policy
 //! ([`outcome_from_status`] by default, replaced with [`TrackLayer::outcome_from_status`]).
+//!
+//! Anything that drops a declared response before its end counts as a disconnect: a server
+//! shutting down with streams open, or a server that never polls a body it has no use for
+//! (the answer to a `HEAD` request); a body already at its end when dropped is a success.
 //!
 //! A request the handler never declares nor routes (`/health`, `/metrics`, an unknown route)
 //! is not counted: the layer only stamps its tracker's arrival.
