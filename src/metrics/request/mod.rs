@@ -10,6 +10,8 @@
 //! * `model_metrics`: [`ModelMetrics`], one model's handles, each registered at first use.
 //! * `request_guard`: [`RequestGuard`], in-flight and outcome accounting per request.
 //! * `stream_metrics`: [`StreamMetrics`], TTFT / ITL / osl per chunk.
+//! * `served_models`: [`ServedModels`], one `ModelMetrics` per served model and the
+//!   [`UNKNOWN_MODEL`] fallback.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
 
 mod buckets;
@@ -20,6 +22,7 @@ mod model_metrics;
 pub mod names;
 mod request_guard;
 mod series;
+mod served_models;
 mod stream_metrics;
 
 #[cfg(feature = "prometheus")]
@@ -33,4 +36,5 @@ pub use labels::{Endpoint, ErrorType, Outcome, RequestType, Status, TokenizerOpe
 pub use model_metrics::ModelMetrics;
 pub use names::{InvalidPrefix, Prefix};
 pub use request_guard::RequestGuard;
+pub use served_models::{ServedModel, ServedModels, UNKNOWN_MODEL};
 pub use stream_metrics::{ChunkKind, MAX_ITL_SAMPLES_PER_CHUNK, StreamMetrics};
