@@ -269,25 +269,30 @@ fn phase_permits_are_mutually_exclusive() {
 
 /// Phase gate: a waiter is always woken by the holder's release (loom reports a deadlock if a
 /// wake-up is lost), and what the holder recorded is visible to the next holder.
+///
+/// The holder's write is a prefill start and the next holder reads it without first reading
+/// anything else the holder wrote, so only the gate (release `Release`, take or claim
+/// `Acquire`) orders the two: the slot's own `Release`/`Acquire` only matter to a reader that
+/// already sees the new value, and here the read may return the old one unless the gate
+/// synchronised. Weakening the release or the take/claim to `Relaxed` fails this model.
 #[test]
 fn phase_release_wakes_the_waiter_and_publishes_the_holders_writes() {
     loom::model(|| {
-        let (t, _) = tracker();
+        let (t, t0) = tracker();
         let permit = t.try_set_phase(RequestPhase::Prefill).unwrap();
         let waiter = {
             let t = Arc::clone(&t);
             thread::spawn(move || {
                 let p = block_on(t.set_phase(RequestPhase::Decode));
-                // osl is a Relaxed store: only the gate's Release/Acquire makes it visible.
                 assert_eq!(
-                    t.osl_tokens(),
-                    5,
+                    t.prefill_wait_time_ms(),
+                    Some(5.0),
                     "holder's write is visible to the next holder"
                 );
                 drop(p);
             })
         };
-        t.record_osl(5);
+        t.record_prefill_start_at(ms(t0, 5));
         drop(permit);
         waiter.join().unwrap();
         assert_eq!(t.phase(), RequestPhase::Decode);
