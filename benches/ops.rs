@@ -206,6 +206,25 @@ fn writes(c: &mut Criterion) {
         r.record_osl(black_box(65))
     );
     {
+        // osl as a stream writes it: a new value each call (the steady `record_osl` above
+        // writes the value already there, which reqtrack skips after one load).
+        let mut g = c.benchmark_group("record_osl_new_value");
+        let mut n = 0usize;
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| {
+                n = (n + 1) & 0xffff;
+                t.record_osl(black_box(n))
+            })
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| {
+                n = (n + 1) & 0xffff;
+                r.record_osl(black_box(n))
+            })
+        });
+        g.finish();
+    }
+    {
         let mut g = c.benchmark_group("set_phase_and_drop");
         g.bench_function("reqtrack", |b| {
             b.iter(|| drop(ready(t.set_phase(black_box(RequestPhase::Decode)))))

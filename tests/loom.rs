@@ -795,3 +795,111 @@ fn whole_and_effective_kv_hits_share_one_first_write() {
         assert_eq!(t.kv_hit_rate(), Some(if w { 0.25 } else { 0.625 }));
     });
 }
+
+// ---- osl + finish: one 64-bit word while both fit, the wide word after ----------------------
+//
+// The block (src/slot/block.rs) packs a 43-bit finish and a 20-bit osl in one word and writes
+// either half with one CAS; a write that does not fit freezes the packed value as the base of
+// a 128-bit wide word, once. These models race a spill with a packed write, two spills, and a
+// reader across the spill.
+
+/// More than the packed osl holds (2^20 tokens).
+const OSL_SPILLS: usize = 1 << 20;
+/// A finish later than the packed finish holds (2^43 ns is about 2 h 26 min), in ms.
+const FINISH_SPILLS_MS: u64 = 9_000_000;
+
+/// Two writers, one (`a`) or both spilling, and a reader taking one `(finish, osl)` read;
+/// returns what the reader saw (as `(total_time_ms, osl)`) and the end value.
+fn race_block_writes(
+    a: impl FnOnce(&RequestTracker, Instant) + Send + 'static,
+    b: impl FnOnce(&RequestTracker, Instant) + Send + 'static,
+) -> ((Option<f64>, u64), (Option<f64>, u64)) {
+    let (t, t0) = tracker();
+    let started = Arc::new(AtomicUsize::new(0));
+    let wa = {
+        let t = Arc::clone(&t);
+        spawn_after_start(&started, move || a(&t, t0))
+    };
+    let wb = {
+        let t = Arc::clone(&t);
+        spawn_after_start(&started, move || b(&t, t0))
+    };
+    observe_started(&started);
+    let s = t.snapshot();
+    let seen = (s.total_time_ms, s.osl_tokens);
+    wa.join().unwrap();
+    wb.join().unwrap();
+    let s = t.snapshot();
+    (seen, (s.total_time_ms, s.osl_tokens))
+}
+
+/// A spill (osl past the packed range) racing a packed finish: neither write is lost, whether
+/// the finish lands before the freeze (it is in the base) or after (it fails its CAS against
+/// the frozen word and is redone the wide way). Fails if the wide value ignores the base.
+#[test]
+fn block_spill_racing_a_packed_write_loses_neither() {
+    loom::model(|| {
+        let (seen, end) = race_block_writes(
+            |t, _| t.record_osl(OSL_SPILLS),
+            |t, t0| t.record_finish_at(ms(t0, 7)),
+        );
+        let big = OSL_SPILLS as u64;
+        assert!(matches!(seen.0, None | Some(7.0)), "{seen:?}");
+        assert!(seen.1 == 0 || seen.1 == big, "{seen:?}");
+        assert_eq!(end, (Some(7.0), big));
+    });
+}
+
+/// Two spills at once (a finish and an osl past their packed ranges): one freezes the packed
+/// word, the other's CAS fails against it and it writes the wide way; both land.
+#[test]
+fn block_racing_spills_keep_both_halves() {
+    loom::model(|| {
+        let far = FINISH_SPILLS_MS as f64;
+        let (seen, end) = race_block_writes(
+            |t, _| t.record_osl(OSL_SPILLS),
+            move |t, t0| t.record_finish_at(ms(t0, FINISH_SPILLS_MS)),
+        );
+        let big = OSL_SPILLS as u64;
+        assert!(seen.0.is_none_or(|f| f == far), "{seen:?}");
+        assert!(seen.1 == 0 || seen.1 == big, "{seen:?}");
+        assert_eq!(end, (Some(far), big));
+    });
+}
+
+/// Block boundaries across the spill: a packed block, then one past the packed range. A reader
+/// never pairs one block's osl with the other's finish, and never sees the finish go backwards.
+#[test]
+fn osl_and_finish_stay_one_value_across_the_spill() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        t.record_first_token_at(ms(t0, 0));
+        let started = Arc::new(AtomicUsize::new(0));
+        // Block 2: osl 2^20 + 1 over 2^20 * 20 ms, the ITL 20 ms (past both packed ranges).
+        let far_osl = OSL_SPILLS + 1;
+        let far_ms = OSL_SPILLS as u64 * 20;
+        let stream = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_osl_and_finish_at(2, ms(t0, 10));
+                t.record_osl_and_finish_at(far_osl, ms(t0, far_ms));
+            })
+        };
+        observe_started(&started);
+        let a = t.snapshot();
+        let b = t.snapshot();
+        for s in [&a, &b] {
+            assert!(
+                matches!(s.avg_itl_ms, None | Some(10.0) | Some(20.0)),
+                "osl and finish of different blocks paired: {:?}",
+                s.avg_itl_ms
+            );
+        }
+        if let (Some(x), Some(y)) = (a.total_time_ms, b.total_time_ms) {
+            assert!(y >= x, "finish went backwards: {x} then {y}");
+        }
+        stream.join().unwrap();
+        assert_eq!(t.avg_itl_ms(), Some(20.0));
+        assert_eq!(t.osl_tokens(), far_osl as u64);
+    });
+}
