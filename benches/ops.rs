@@ -146,6 +146,25 @@ fn writes(c: &mut Criterion) {
         g.finish();
     }
     {
+        // The finish slot alone: a later instant each call, no clock read (`record_finish`
+        // above is mostly the clock, 20-60 ns, which hides the slot's few ns).
+        let mut g = c.benchmark_group("record_finish_at");
+        let mut at = Instant::now();
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| {
+                at += Duration::from_nanos(1);
+                t.record_finish_at(black_box(at))
+            })
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| {
+                at += Duration::from_nanos(1);
+                r.record_finish_at(black_box(at))
+            })
+        });
+        g.finish();
+    }
+    {
         let mut g = c.benchmark_group("record_first_token_again");
         g.bench_function("reqtrack", |b| b.iter(|| black_box(t.record_first_token())));
         g.bench_function("reference", |b| {
