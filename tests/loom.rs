@@ -796,12 +796,13 @@ fn whole_and_effective_kv_hits_share_one_first_write() {
     });
 }
 
-// ---- osl + finish: one 64-bit word while both fit, the wide word after ----------------------
+// ---- osl + finish past 2^20 tokens / 2^43 ns ------------------------------------------------
 //
-// The block (src/slot/block.rs) packs a 43-bit finish and a 20-bit osl in one word and writes
-// either half with one CAS; a write that does not fit freezes the packed value as the base of
-// a 128-bit wide word, once. These models race a spill with a packed write, two spills, and a
-// reader across the spill.
+// Written for the fast-word design of the block slot (commit 8c9b614, reverted for the
+// 256-byte size contract): a 43-bit finish and a 20-bit osl in one 64-bit word, and a write
+// that does not fit freezing the packed value as the base of a 128-bit wide word. There these
+// models race a spill with a packed write, two spills, and a reader across the spill; on the
+// 128-bit slot in src/slot/block.rs they are plain CAS races with large values, and pass.
 
 /// More than the packed osl holds (2^20 tokens).
 const OSL_SPILLS: usize = 1 << 20;
@@ -835,7 +836,8 @@ fn race_block_writes(
 
 /// A spill (osl past the packed range) racing a packed finish: neither write is lost, whether
 /// the finish lands before the freeze (it is in the base) or after (it fails its CAS against
-/// the frozen word and is redone the wide way). Fails if the wide value ignores the base.
+/// the frozen word and is redone the wide way). On the fast-word design, the mutant "the wide
+/// value ignores the base" fails it.
 #[test]
 fn block_spill_racing_a_packed_write_loses_neither() {
     loom::model(|| {
