@@ -1,6 +1,6 @@
 //! loom models of every protocol in the tracker, run against the real tracker built with
-//! `--cfg reqtrack_loom` (loom's atomics, a loom mutex standing in for the 128-bit atomic, and
-//! a loom-visible `Notify` with tokio's semantics).
+//! `--cfg reqtrack_loom` (loom's atomics, a 128-bit stand-in that honours the orderings it is
+//! given, `src/sync/model/u128.rs`, and a loom-visible `Notify` with tokio's semantics).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg reqtrack_loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -448,8 +448,9 @@ fn last_waiter_cancelled_after_handoff_frees_the_gate() {
 ///
 /// The writer starts through `spawn_after_start` (tokio-rs/loom#392: without it loom never runs
 /// the writer ahead of the reader, and weakening the stamps to `Relaxed` failed nothing).
-/// Weakening the stamps' `Release`/`Acquire` to `Relaxed` fails this model; the ordering as
-/// built passes.
+/// Weakening the finish slot's `Release` (its write CAS) or `Acquire` (its load) to `Relaxed`
+/// fails this model (`check/mutate-orderings.py`); the first-token slot's orderings do not
+/// matter here, since the reader loads the finish first. The ordering as built passes.
 #[test]
 fn finish_is_never_seen_before_its_first_token() {
     loom::model(|| {
