@@ -13,6 +13,8 @@
 //!   step, the chunk read, and the router's writes per block (without the phase permit, which
 //!   would make the writers wait for each other by design). Time per token, all threads
 //!   together.
+//! * `all_writers_two_calls_{N}_threads`: the same with the seed's block boundary, osl and
+//!   finish as two calls (`record_osl` then `record_finish`) instead of `record_osl_and_finish`.
 //! * `stream_with_{N-1}_readers`: one stream thread; N − 1 threads read the timing in a loop.
 //!
 //! Each run takes a fresh tracker every 2^20 tokens (`common::per_tracker`): a request's
@@ -48,6 +50,9 @@ trait Shape: Send + Sync + 'static {
     fn fresh() -> Self;
     /// One token: a detokenize sample; osl + finish at a block boundary.
     fn token(&self, i: u64);
+    /// [`token`](Shape::token) with the seed's block boundary: `record_osl`, then
+    /// `record_finish`.
+    fn token_two_calls(&self, i: u64);
     /// The response path's read for one chunk.
     fn chunk_read(&self);
     /// The router's writes, the decode worker under the phase permit.
@@ -70,6 +75,13 @@ macro_rules! impl_shape {
                 self.record_detokenize_latency(Duration::from_nanos(700));
                 if i % BLOCK == BLOCK - 1 {
                     self.record_osl_and_finish(i as usize + 1);
+                }
+            }
+            fn token_two_calls(&self, i: u64) {
+                self.record_detokenize_latency(Duration::from_nanos(700));
+                if i % BLOCK == BLOCK - 1 {
+                    self.record_osl(i as usize + 1);
+                    self.record_finish();
                 }
             }
             fn chunk_read(&self) {
@@ -152,9 +164,9 @@ fn run_production<T: Shape>(iters: u64) -> Duration {
     start.elapsed()
 }
 
-/// Wall time for `threads` threads to run `iters` token steps between them, each thread doing
-/// everything.
-fn run_all_writers<T: Shape>(threads: usize, iters: u64) -> Duration {
+/// Wall time for `threads` threads to run `iters` token steps (`token`) between them, each
+/// thread doing everything.
+fn run_all_writers<T: Shape>(threads: usize, iters: u64, token: fn(&T, u64)) -> Duration {
     let tracker = Arc::new(T::fresh());
     let per_thread = iters.div_ceil(threads as u64);
     let barrier = Arc::new(Barrier::new(threads + 1));
@@ -164,7 +176,7 @@ fn run_all_writers<T: Shape>(threads: usize, iters: u64) -> Duration {
             thread::spawn(move || {
                 barrier.wait();
                 for i in 0..per_thread {
-                    tracker.token(i);
+                    token(&tracker, i);
                     if i % CHUNK == CHUNK - 1 {
                         tracker.chunk_read();
                     }
@@ -225,16 +237,27 @@ fn contention(c: &mut Criterion) {
     g.finish();
 
     for threads in thread_counts(&[2, 4, 8, 16]) {
-        let mut g = c.benchmark_group(format!("all_writers_{threads}_threads"));
-        g.bench_function("reqtrack", |b| {
-            b.iter_custom(|iters| {
-                per_tracker(iters, |n| run_all_writers::<RequestTracker>(threads, n))
-            })
-        });
-        g.bench_function("reference", |b| {
-            b.iter_custom(|iters| per_tracker(iters, |n| run_all_writers::<RefTracker>(threads, n)))
-        });
-        g.finish();
+        for (name, ours, theirs) in [
+            (
+                "all_writers",
+                <RequestTracker as Shape>::token as fn(&RequestTracker, u64),
+                <RefTracker as Shape>::token as fn(&RefTracker, u64),
+            ),
+            (
+                "all_writers_two_calls",
+                <RequestTracker as Shape>::token_two_calls,
+                <RefTracker as Shape>::token_two_calls,
+            ),
+        ] {
+            let mut g = c.benchmark_group(format!("{name}_{threads}_threads"));
+            g.bench_function("reqtrack", |b| {
+                b.iter_custom(|iters| per_tracker(iters, |n| run_all_writers(threads, n, ours)))
+            });
+            g.bench_function("reference", |b| {
+                b.iter_custom(|iters| per_tracker(iters, |n| run_all_writers(threads, n, theirs)))
+            });
+            g.finish();
+        }
 
         let readers = threads - 1;
         let mut g = c.benchmark_group(format!("stream_with_{readers}_readers"));

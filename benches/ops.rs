@@ -146,6 +146,25 @@ fn writes(c: &mut Criterion) {
         g.finish();
     }
     {
+        // The finish slot alone: a later instant each call, no clock read (`record_finish`
+        // above is mostly the clock, 20-60 ns, which hides the slot's few ns).
+        let mut g = c.benchmark_group("record_finish_at");
+        let mut at = Instant::now();
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| {
+                at += Duration::from_nanos(1);
+                t.record_finish_at(black_box(at))
+            })
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| {
+                at += Duration::from_nanos(1);
+                r.record_finish_at(black_box(at))
+            })
+        });
+        g.finish();
+    }
+    {
         let mut g = c.benchmark_group("record_first_token_again");
         g.bench_function("reqtrack", |b| b.iter(|| black_box(t.record_first_token())));
         g.bench_function("reference", |b| {
@@ -205,6 +224,25 @@ fn writes(c: &mut Criterion) {
         t.record_osl(black_box(65)),
         r.record_osl(black_box(65))
     );
+    {
+        // osl as a stream writes it: a new value each call (the steady `record_osl` above
+        // writes the value already there, which reqtrack skips after one load).
+        let mut g = c.benchmark_group("record_osl_new_value");
+        let mut n = 0usize;
+        g.bench_function("reqtrack", |b| {
+            b.iter(|| {
+                n = (n + 1) & 0xffff;
+                t.record_osl(black_box(n))
+            })
+        });
+        g.bench_function("reference", |b| {
+            b.iter(|| {
+                n = (n + 1) & 0xffff;
+                r.record_osl(black_box(n))
+            })
+        });
+        g.finish();
+    }
     {
         let mut g = c.benchmark_group("set_phase_and_drop");
         g.bench_function("reqtrack", |b| {

@@ -1,6 +1,6 @@
 //! loom models of every protocol in the tracker, run against the real tracker built with
-//! `--cfg reqtrack_loom` (loom's atomics, a loom mutex standing in for the 128-bit atomic, and
-//! a loom-visible `Notify` with tokio's semantics).
+//! `--cfg reqtrack_loom` (loom's atomics, a 128-bit stand-in that honours the orderings it is
+//! given, `src/sync/model/u128.rs`, and a loom-visible `Notify` with tokio's semantics).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg reqtrack_loom" LOOM_MAX_PREEMPTIONS=2 \
@@ -269,25 +269,30 @@ fn phase_permits_are_mutually_exclusive() {
 
 /// Phase gate: a waiter is always woken by the holder's release (loom reports a deadlock if a
 /// wake-up is lost), and what the holder recorded is visible to the next holder.
+///
+/// The holder's write is a prefill start and the next holder reads it without first reading
+/// anything else the holder wrote, so only the gate (release `Release`, take or claim
+/// `Acquire`) orders the two: the slot's own `Release`/`Acquire` only matter to a reader that
+/// already sees the new value, and here the read may return the old one unless the gate
+/// synchronised. Weakening the release or the take/claim to `Relaxed` fails this model.
 #[test]
 fn phase_release_wakes_the_waiter_and_publishes_the_holders_writes() {
     loom::model(|| {
-        let (t, _) = tracker();
+        let (t, t0) = tracker();
         let permit = t.try_set_phase(RequestPhase::Prefill).unwrap();
         let waiter = {
             let t = Arc::clone(&t);
             thread::spawn(move || {
                 let p = block_on(t.set_phase(RequestPhase::Decode));
-                // osl is a Relaxed store: only the gate's Release/Acquire makes it visible.
                 assert_eq!(
-                    t.osl_tokens(),
-                    5,
+                    t.prefill_wait_time_ms(),
+                    Some(5.0),
                     "holder's write is visible to the next holder"
                 );
                 drop(p);
             })
         };
-        t.record_osl(5);
+        t.record_prefill_start_at(ms(t0, 5));
         drop(permit);
         waiter.join().unwrap();
         assert_eq!(t.phase(), RequestPhase::Decode);
@@ -443,8 +448,9 @@ fn last_waiter_cancelled_after_handoff_frees_the_gate() {
 ///
 /// The writer starts through `spawn_after_start` (tokio-rs/loom#392: without it loom never runs
 /// the writer ahead of the reader, and weakening the stamps to `Relaxed` failed nothing).
-/// Weakening the stamps' `Release`/`Acquire` to `Relaxed` fails this model; the ordering as
-/// built passes.
+/// Weakening the finish slot's `Release` (its write CAS) or `Acquire` (its load) to `Relaxed`
+/// fails this model (`check/mutate-orderings.py`); the first-token slot's orderings do not
+/// matter here, since the reader loads the finish first. The ordering as built passes.
 #[test]
 fn finish_is_never_seen_before_its_first_token() {
     loom::model(|| {
@@ -788,5 +794,115 @@ fn whole_and_effective_kv_hits_share_one_first_write() {
         let (w, e) = (whole.join().unwrap(), effective.join().unwrap());
         assert!(w ^ e, "exactly one writer wins");
         assert_eq!(t.kv_hit_rate(), Some(if w { 0.25 } else { 0.625 }));
+    });
+}
+
+// ---- osl + finish past 2^20 tokens / 2^43 ns ------------------------------------------------
+//
+// Written for the fast-word design of the block slot (commit 8c9b614, reverted for the
+// 256-byte size contract): a 43-bit finish and a 20-bit osl in one 64-bit word, and a write
+// that does not fit freezing the packed value as the base of a 128-bit wide word. There these
+// models race a spill with a packed write, two spills, and a reader across the spill; on the
+// 128-bit slot in src/slot/block.rs they are plain CAS races with large values, and pass.
+
+/// More than the packed osl holds (2^20 tokens).
+const OSL_SPILLS: usize = 1 << 20;
+/// A finish later than the packed finish holds (2^43 ns is about 2 h 26 min), in ms.
+const FINISH_SPILLS_MS: u64 = 9_000_000;
+
+/// Two writers, one (`a`) or both spilling, and a reader taking one `(finish, osl)` read;
+/// returns what the reader saw (as `(total_time_ms, osl)`) and the end value.
+fn race_block_writes(
+    a: impl FnOnce(&RequestTracker, Instant) + Send + 'static,
+    b: impl FnOnce(&RequestTracker, Instant) + Send + 'static,
+) -> ((Option<f64>, u64), (Option<f64>, u64)) {
+    let (t, t0) = tracker();
+    let started = Arc::new(AtomicUsize::new(0));
+    let wa = {
+        let t = Arc::clone(&t);
+        spawn_after_start(&started, move || a(&t, t0))
+    };
+    let wb = {
+        let t = Arc::clone(&t);
+        spawn_after_start(&started, move || b(&t, t0))
+    };
+    observe_started(&started);
+    let s = t.snapshot();
+    let seen = (s.total_time_ms, s.osl_tokens);
+    wa.join().unwrap();
+    wb.join().unwrap();
+    let s = t.snapshot();
+    (seen, (s.total_time_ms, s.osl_tokens))
+}
+
+/// A spill (osl past the packed range) racing a packed finish: neither write is lost, whether
+/// the finish lands before the freeze (it is in the base) or after (it fails its CAS against
+/// the frozen word and is redone the wide way). On the fast-word design, the mutant "the wide
+/// value ignores the base" fails it.
+#[test]
+fn block_spill_racing_a_packed_write_loses_neither() {
+    loom::model(|| {
+        let (seen, end) = race_block_writes(
+            |t, _| t.record_osl(OSL_SPILLS),
+            |t, t0| t.record_finish_at(ms(t0, 7)),
+        );
+        let big = OSL_SPILLS as u64;
+        assert!(matches!(seen.0, None | Some(7.0)), "{seen:?}");
+        assert!(seen.1 == 0 || seen.1 == big, "{seen:?}");
+        assert_eq!(end, (Some(7.0), big));
+    });
+}
+
+/// Two spills at once (a finish and an osl past their packed ranges): one freezes the packed
+/// word, the other's CAS fails against it and it writes the wide way; both land.
+#[test]
+fn block_racing_spills_keep_both_halves() {
+    loom::model(|| {
+        let far = FINISH_SPILLS_MS as f64;
+        let (seen, end) = race_block_writes(
+            |t, _| t.record_osl(OSL_SPILLS),
+            move |t, t0| t.record_finish_at(ms(t0, FINISH_SPILLS_MS)),
+        );
+        let big = OSL_SPILLS as u64;
+        assert!(seen.0.is_none_or(|f| f == far), "{seen:?}");
+        assert!(seen.1 == 0 || seen.1 == big, "{seen:?}");
+        assert_eq!(end, (Some(far), big));
+    });
+}
+
+/// Block boundaries across the spill: a packed block, then one past the packed range. A reader
+/// never pairs one block's osl with the other's finish, and never sees the finish go backwards.
+#[test]
+fn osl_and_finish_stay_one_value_across_the_spill() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        t.record_first_token_at(ms(t0, 0));
+        let started = Arc::new(AtomicUsize::new(0));
+        // Block 2: osl 2^20 + 1 over 2^20 * 20 ms, the ITL 20 ms (past both packed ranges).
+        let far_osl = OSL_SPILLS + 1;
+        let far_ms = OSL_SPILLS as u64 * 20;
+        let stream = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_osl_and_finish_at(2, ms(t0, 10));
+                t.record_osl_and_finish_at(far_osl, ms(t0, far_ms));
+            })
+        };
+        observe_started(&started);
+        let a = t.snapshot();
+        let b = t.snapshot();
+        for s in [&a, &b] {
+            assert!(
+                matches!(s.avg_itl_ms, None | Some(10.0) | Some(20.0)),
+                "osl and finish of different blocks paired: {:?}",
+                s.avg_itl_ms
+            );
+        }
+        if let (Some(x), Some(y)) = (a.total_time_ms, b.total_time_ms) {
+            assert!(y >= x, "finish went backwards: {x} then {y}");
+        }
+        stream.join().unwrap();
+        assert_eq!(t.avg_itl_ms(), Some(20.0));
+        assert_eq!(t.osl_tokens(), far_osl as u64);
     });
 }

@@ -52,15 +52,25 @@
 //!
 //! * Take and claim succeed with `Acquire`, so the new holder sees everything the previous
 //!   holder did before releasing (e.g. the prefill task's `record_worker`). Failed CASes are
-//!   `Relaxed`: the value is only used to retry or decide.
+//!   `Relaxed`: the value is only used to retry or decide. Weakening the take (either one) fails
+//!   the loom model `phase_release_wakes_the_waiter_and_publishes_the_holders_writes`. The
+//!   claim's `Acquire` fails no model, and is still needed: a claim normally follows the
+//!   release's `wake_one`, and the wake-up synchronises on its own (tokio's `Notify`, like
+//!   `park`/`unpark`; the models' stand-in is a loom mutex), but a waiter woken by a *stale*
+//!   wake-up (a cancelled waiter's, passed on) can claim a HANDOFF before the release that set
+//!   it has called `wake_one`, and then only the claim's `Acquire` orders it after that holder.
 //! * Release is `Release`, pairing with those `Acquire`s; the HANDOFF it sets carries the
 //!   previous holder's writes to whichever waiter claims it.
 //! * Queue (count + 1) is `Relaxed` on success: it publishes nothing, and the waiter learns
 //!   nothing from it. Its take branch is `Acquire` like any take.
-//! * Cancel is `AcqRel` when it frees the gate (it receives the previous holder's writes with
-//!   the HANDOFF and must pass them on to the next taker), `Relaxed` when it only uncounts.
-//! * `phase()` is an `Acquire` load, so a reader that sees a phase also sees what its setter
-//!   did before acquiring.
+//! * Cancel is `Relaxed`, also when it frees a handed-over gate: the previous holder's writes
+//!   still reach the next taker, because every write to `state` after the release is a
+//!   read-modify-write and so continues the release's release sequence; a taker whose
+//!   `Acquire` reads the cancel's value (or any later one) synchronises with that release.
+//!   An `AcqRel` here added nothing (no loom model fails with either).
+//! * `phase()` and `is_held()` are `Relaxed` loads: each reports one value on its own, and
+//!   an `Acquire` would not publish the setter's writes anyway (the take and claim that set a
+//!   phase are `Acquire`-only; there is no `Release` on that side to pair with).
 
 use super::phase::RequestPhase;
 use crate::sync::{AtomicU64, GateWaker, Notify, Ordering};
@@ -100,7 +110,7 @@ impl<W: GateWaker> PhaseGate<W> {
     /// The current phase; never waits.
     #[inline]
     pub(crate) fn phase(&self) -> RequestPhase {
-        RequestPhase::from_code((self.state.load(Ordering::Acquire) & PHASE_MASK) as u8)
+        RequestPhase::from_code((self.state.load(Ordering::Relaxed) & PHASE_MASK) as u8)
     }
 
     /// Takes the gate and sets `phase` if it is free (no permit out, nobody waiting). Returns
@@ -220,14 +230,15 @@ impl<W: GateWaker> PhaseGate<W> {
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             let last_with_handoff = cur & HANDOFF != 0 && cur < 2 * WAITER;
-            let (next, success) = if last_with_handoff {
-                ((cur - WAITER) & !(HANDOFF | HELD), Ordering::AcqRel)
+            let next = if last_with_handoff {
+                (cur - WAITER) & !(HANDOFF | HELD)
             } else {
-                (cur - WAITER, Ordering::Relaxed)
+                cur - WAITER
             };
+            // Relaxed even when it frees the gate: the release sequence (module docs).
             match self
                 .state
-                .compare_exchange_weak(cur, next, success, Ordering::Relaxed)
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => return,
                 Err(seen) => cur = seen,
@@ -237,7 +248,7 @@ impl<W: GateWaker> PhaseGate<W> {
 
     /// Whether a permit is out or being handed over (the snapshot's `phase_held`).
     pub(crate) fn is_held(&self) -> bool {
-        self.state.load(Ordering::Acquire) & HELD != 0
+        self.state.load(Ordering::Relaxed) & HELD != 0
     }
 }
 

@@ -27,9 +27,13 @@
 //!
 //! * Every write is a CAS with `Release` on success, so a reader that `Acquire`-loads the word
 //!   also sees what the writer did before (its first token). Failure is `Relaxed`: the value
-//!   seen is only used to retry.
-//! * `record_finish` first loads with `Relaxed` and skips the CAS when it could change nothing
-//!   (the finish only grows, so a stale low value only costs a CAS).
+//!   seen is only used to retry. Weakening this `Release` or `get`'s `Acquire` fails the loom
+//!   model `finish_is_never_seen_before_its_first_token`.
+//! * Every write loads the word once with `Relaxed`, as the CAS's first expected value (a stale
+//!   one only costs a failed CAS). `record_finish` skips the CAS when that value's finish is
+//!   already as late (the finish only grows, so a stale low value only costs a CAS), and every
+//!   write skips it when it would write the word it read (`record_osl` of the osl already
+//!   there).
 //! * `get` is an `Acquire` load, pairing with those `Release`s.
 
 use super::encoding::{decode, encode};
@@ -63,11 +67,10 @@ impl BlockStamp {
         }
     }
 
-    /// Applies `f` (old word → new word) with a `Release` CAS loop; skips the write when `f`
-    /// changes nothing.
+    /// Applies `f` (old word → new word) with a `Release` CAS loop starting from `cur`, a word
+    /// the caller just loaded; skips the write when `f` changes nothing.
     #[inline]
-    fn update(&self, f: impl Fn(u128) -> u128) {
-        let mut cur = self.bits.load(Ordering::Relaxed);
+    fn update(&self, mut cur: u128, f: impl Fn(u128) -> u128) {
         loop {
             let next = f(cur);
             if next == cur {
@@ -87,23 +90,26 @@ impl BlockStamp {
     #[inline]
     pub(crate) fn record(&self, osl: u64, offset: u64) {
         let word = encode(offset);
-        self.update(|cur| pack(finish_word(cur).max(word), osl));
+        let cur = self.bits.load(Ordering::Relaxed);
+        self.update(cur, |cur| pack(finish_word(cur).max(word), osl));
     }
 
     /// Raises the finish to `offset` if it is unset or earlier; osl unchanged.
     #[inline]
     pub(crate) fn record_finish(&self, offset: u64) {
         let word = encode(offset);
-        if finish_word(self.bits.load(Ordering::Relaxed)) >= word {
+        let cur = self.bits.load(Ordering::Relaxed);
+        if finish_word(cur) >= word {
             return;
         }
-        self.update(|cur| pack(finish_word(cur).max(word), cur as u64));
+        self.update(cur, |cur| pack(finish_word(cur).max(word), cur as u64));
     }
 
     /// Sets osl; the finish unchanged.
     #[inline]
     pub(crate) fn record_osl(&self, osl: u64) {
-        self.update(|cur| (cur & !OSL_MASK) | u128::from(osl));
+        let cur = self.bits.load(Ordering::Relaxed);
+        self.update(cur, |cur| (cur & !OSL_MASK) | u128::from(osl));
     }
 
     /// `(finish, osl)`, read together.

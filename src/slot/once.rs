@@ -14,10 +14,12 @@
 //!   the common "later phase calls it again" case costs a load, not a contended RMW. The load
 //!   decides nothing on its own; the CAS does.
 //! * The CAS that sets the slot is `Release` on success, so a reader that `Acquire`-loads the
-//!   stamp also sees everything the writer did before recording it (a prefill start recorded
-//!   before the first token is seen by whoever sees that first token). The "never a finish
-//!   without its first token" guarantee is *not* this slot's: it rests on the finish slot's
-//!   `Release` ([`BlockStamp`](super::BlockStamp)) and on readers loading the finish first
+//!   stamp also sees everything the writer did before recording it. The merge's read order
+//!   rests on it (`tracker::external`: a reader that sees a merged value written after the own
+//!   one also sees the own one); weakening this `Release` or the `Acquire` below fails the loom
+//!   model `merged_value_never_shows_after_the_own_write`. The "never a finish without its
+//!   first token" guarantee is *not* this slot's: it rests on the finish slot's `Release`
+//!   ([`BlockStamp`](super::BlockStamp)) and on readers loading the finish first
 //!   (`tracker::read`). Failure is `Relaxed`: a loser learns only that it lost, and returns
 //!   `false`.
 //! * `get` is an `Acquire` load, pairing with that `Release`.

@@ -26,10 +26,11 @@
 //!
 //! # Orderings
 //!
-//! * The installing CAS is `Release` on success (an `Acquire` reader sees the writer's prior
-//!   writes), `Relaxed` on failure (the loser only learns it lost). A `Relaxed` pre-load skips
-//!   the CAS when the slot is already set; it decides nothing on its own.
-//! * `get` is one `Acquire` load: overlap and `isl_blocks` always come from the same write.
+//! * Every access is `Relaxed`, as in [`PackedPair`](super::PackedPair): overlap and
+//!   `isl_blocks` are one word, so one load returns them from the same write and one CAS
+//!   decides the winner, and no reader relies on the slot publishing its writer's other
+//!   writes (weakening a `Release`/`Acquire` pair here failed no loom model). A `Relaxed`
+//!   pre-load skips the CAS when the slot is already set; it decides nothing on its own.
 
 use super::pair::{MAX_COUNT, PairRejected};
 use crate::sync::{AtomicU128, Ordering};
@@ -129,7 +130,7 @@ impl KvHitSlot {
         let encoded = (u128::from(isl_blocks + 1) << ISL_SHIFT) | overlap;
         Ok(self
             .bits
-            .compare_exchange(0, encoded, Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(0, encoded, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok())
     }
 
@@ -156,7 +157,7 @@ impl KvHitSlot {
     /// The recorded hit, if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<KvHit> {
-        let bits = self.bits.load(Ordering::Acquire);
+        let bits = self.bits.load(Ordering::Relaxed);
         if bits == 0 {
             return None;
         }

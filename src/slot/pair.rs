@@ -19,11 +19,12 @@
 //!
 //! # Orderings
 //!
-//! * The CAS is `Release` on success so an `Acquire` reader sees the writer's prior writes;
-//!   `Relaxed` on failure (the loser only learns it lost). A `Relaxed` pre-load skips the RMW
-//!   when the slot is already set; it decides nothing on its own.
-//! * `get` is one `Acquire` load: both halves come from the same word, so they are always from
-//!   the same write.
+//! * Every access is `Relaxed`. Both halves live in one word, so one load always returns
+//!   them from the same write and one CAS decides the single winner, whatever the ordering.
+//!   The slot publishes nothing else: no reader reads another value after this one and relies
+//!   on seeing what the pair's writer did before (a `Release` CAS / `Acquire` load pair here
+//!   failed no loom model when weakened, `check/mutate-orderings.py`). A `Relaxed` pre-load
+//!   skips the RMW when the slot is already set; it decides nothing on its own.
 
 use crate::sync::{AtomicU64, Ordering};
 use std::fmt;
@@ -85,14 +86,14 @@ impl PackedPair {
         let encoded = ((whole + 1) << 32) | part;
         Ok(self
             .bits
-            .compare_exchange(0, encoded, Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(0, encoded, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok())
     }
 
     /// The recorded `(part, whole)`, if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<(u64, u64)> {
-        let bits = self.bits.load(Ordering::Acquire);
+        let bits = self.bits.load(Ordering::Relaxed);
         if bits == 0 {
             return None;
         }

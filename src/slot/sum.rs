@@ -56,9 +56,14 @@
 //!
 //! The loom models in `tests/loom.rs` (`detokenize_*`) check the protocol under every
 //! interleaving: one-word reads while packed, a spill racing a packed add, two racing spills, a
-//! saturating sample racing another. loom's relaxed-memory model is incomplete (it did not flag
-//! a mutant with a `Relaxed` spill CAS, nor one with `Relaxed` loads of `word`), so the
-//! orderings above rest on the argument given for each.
+//! saturating sample racing another. `check/mutate-orderings.py` weakens each ordering here to
+//! `Relaxed` in turn: the spill CAS's `Release` fails two of those models
+//! (`detokenize_spill_to_wide_words_keeps_every_sample`,
+//! `detokenize_saturating_sample_racing_another_never_wraps`); the `Acquire` loads of `word`
+//! (first loads and CAS failures) fail none, because loom orders the read-modify-writes on one
+//! location by the order it runs them in, so it never builds the execution in which a wide add
+//! lands before the spill's `fetch_max` in `wide_sum`'s modification order. Those `Acquire`s rest
+//! on the argument above, not on a model.
 
 use crate::sync::{AtomicU64, Ordering};
 

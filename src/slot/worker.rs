@@ -40,10 +40,16 @@
 //!
 //! # Orderings
 //!
-//! * Loads are `Acquire` and the installing CAS is `AcqRel`: `Release` publishes the writer's
-//!   prior writes to readers; `Acquire` lets a CAS that fails hand back a value the loser can
-//!   safely compare against. A failed CAS retries with the value it saw (a CAS retry loop; it
-//!   never waits for another writer, whose write is always complete in one instruction).
+//! * Every access is `Relaxed`. The triple, its flags and its conflict count are one word, so
+//!   one load returns them from one write and one CAS decides each outcome against exactly the
+//!   value it compared, whatever the ordering; a value a failed CAS hands back is the word
+//!   itself, which needs no ordering to be compared. Nothing else is published through the
+//!   slot: the worker recorded under a phase permit reaches the next holder through the
+//!   gate's `Release`/`Acquire`, and no reader reads another value after this one relying on
+//!   it. (The `Acquire`/`AcqRel`/`Release` this slot had failed no loom model when weakened,
+//!   `check/mutate-orderings.py`.) A failed CAS retries with the value it saw (a CAS retry
+//!   loop; it never waits for another writer, whose write is always complete in one
+//!   instruction).
 //! * On x86-64 without AVX, and on CPUs without a 128-bit CAS, `portable-atomic` reads with the
 //!   CAS itself or falls back to its own lock; every x86-64 CPU since 2008 has `cmpxchg16b`.
 
@@ -118,7 +124,7 @@ impl WorkerSlot {
     /// Writes `w` with the slot's semantics (module docs). A merged triple counts as unset.
     pub(crate) fn write(&self, w: WorkerInfo) -> SlotWrite {
         let new = encode(w);
-        let mut cur = self.bits.load(Ordering::Acquire);
+        let mut cur = self.bits.load(Ordering::Relaxed);
         loop {
             // A merged word never carries conflicts (merges install only into 0), so replacing
             // it with `new` drops nothing.
@@ -139,7 +145,7 @@ impl WorkerSlot {
             };
             match self
                 .bits
-                .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => return outcome,
                 Err(seen) => cur = seen,
@@ -150,26 +156,26 @@ impl WorkerSlot {
     /// Installs another hop's `w` as a merged triple if the slot is unset. `true` if this call
     /// installed it; `false` (nothing changed) if the slot holds an own or merged triple.
     ///
-    /// Orderings: the CAS is `Release` on success, like an own write; `Relaxed` on failure.
+    /// Orderings: `Relaxed`, like an own write (module docs).
     pub(crate) fn merge(&self, w: WorkerInfo) -> bool {
         if self.bits.load(Ordering::Relaxed) != 0 {
             return false;
         }
         self.bits
-            .compare_exchange(0, encode(w) | MERGED, Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(0, encode(w) | MERGED, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
     }
 
     /// The recorded triple (own, else merged), if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<WorkerInfo> {
-        decode(self.bits.load(Ordering::Acquire))
+        decode(self.bits.load(Ordering::Relaxed))
     }
 
     /// Conflicting writes counted against this slot (saturating at `2^28 - 1`).
     #[inline]
     pub(crate) fn conflicts(&self) -> u32 {
-        ((self.bits.load(Ordering::Acquire) & CONFLICT_MASK) >> CONFLICT_SHIFT) as u32
+        ((self.bits.load(Ordering::Relaxed) & CONFLICT_MASK) >> CONFLICT_SHIFT) as u32
     }
 }
 

@@ -5,8 +5,8 @@
 //!   `Notify`.
 //! * `--cfg reqtrack_loom` or `--cfg reqtrack_shuttle` ([`model`], under the derived
 //!   `cfg(reqtrack_model)` that `build.rs` sets): the checker's atomics, plus two
-//!   checker-visible stand-ins, a 128-bit cell on the checker's mutex and a `Notify` with
-//!   tokio's semantics. tokio's own `Notify` is invisible to a model checker (loom would report
+//!   checker-visible stand-ins, a 128-bit atomic (under loom one that honours the orderings it
+//!   is given, under shuttle a cell on shuttle's mutex) and a `Notify` with tokio's semantics. tokio's own `Notify` is invisible to a model checker (loom would report
 //!   false deadlocks), and tokio is never built with plain `cfg(loom)`, which is why the crate
 //!   uses cfgs of its own. shuttle has its own cfg rather than cargo-fuzz's `fuzzing`, so the
 //!   `model` and `json` fuzz targets run on the real atomics at full speed.
