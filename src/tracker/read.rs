@@ -4,10 +4,10 @@
 //!
 //! A reader that combines the finish with the first token or osl reads them through
 //! [`RequestTracker::stream_stamps`]: the finish first (`Acquire`), then the first token, then
-//! osl. The finish's `Release` (`LatestStamp`) publishes everything its writer did before it, so
+//! osl. The finish's `Release` (`BlockStamp`) publishes everything its writer did before it, so
 //! a finish recorded after the first token and the block's osl (the normal order) is never seen
 //! without them. Reading in another order would let a reader see a finish whose first token or
-//! osl it then misses; the `finish_is_never_seen_without_its_first_token` loom model checks it.
+//! osl it then misses; the `finish_is_never_seen_before_its_first_token` loom model checks it.
 //!
 //! Every value another hop can fill (`external`) is read through one helper per value below
 //! (`prefill_start_ns`, `first_token_ns`, `finish_ns`, `kv_transfer_ns`, `kv_hit_rate`,
