@@ -178,3 +178,110 @@ impl Interleaved {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interleave::linearizable;
+    use crate::op::Read;
+    use crate::remote::RemoteTiming;
+
+    const MS: u64 = 1_000_000;
+
+    /// A remote timing with only a prefill wait and a TTFT (ms), no skew.
+    fn remote(wait: f64, ttft: f64) -> Op {
+        let timing = RemoteTiming {
+            skew_ms: 0,
+            prefill_wait_time_ms: Some(wait),
+            prefill_time_ms: None,
+            ttft_ms: Some(ttft),
+            total_time_ms: None,
+            kv_hit_rate: None,
+            router_queue_depth: None,
+            kv_transfer_estimated_latency_ms: None,
+        };
+        Op::MergeTiming(timing, 1_000 * MS as i64)
+    }
+
+    fn event(op: Op, outcome: Outcome, start: u64, end: u64) -> Event {
+        Event {
+            op,
+            outcome,
+            start,
+            end,
+        }
+    }
+
+    #[test]
+    fn a_timing_merge_is_one_step_per_value_and_only_the_last_returns_the_count() {
+        let steps = split(0, &event(remote(1.0, 2.0), Outcome::U64(Some(2)), 0, 1));
+        assert_eq!(steps.len(), MERGED_FIELDS);
+        assert_eq!(steps[0].0, Step::MergeTimingField(0, Some(MS)));
+        assert_eq!(steps[1].0, Step::MergeTimingField(1, Some(2 * MS)));
+        assert!(
+            steps[..MERGED_FIELDS - 1]
+                .iter()
+                .all(|s| s.1 == Outcome::Unit)
+        );
+        assert_eq!(steps[MERGED_FIELDS - 1].1, Outcome::U64(Some(2)));
+    }
+
+    /// Two merges racing field by field: A wins the prefill start, B the first token. Only a
+    /// checker that gives each value its own step explains that, and only while the two calls
+    /// overlap in time.
+    #[test]
+    fn racing_timing_merges_each_win_a_value_only_while_they_overlap() {
+        let (a, b) = (remote(1.0, 2.0), remote(3.0, 4.0));
+        let one = Outcome::U64(Some(1));
+        let mut state = Interleaved::new(0);
+        let (sa, sb) = (
+            split(0, &event(a, one, 0, 1)),
+            split(0, &event(b, one, 0, 1)),
+        );
+        // A's start, B's start (lost) and first token (won), then the rest of A, then of B.
+        let order = [
+            (0, 0),
+            (1, 0),
+            (1, 1),
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (0, 4),
+            (0, 5),
+        ];
+        let order = order.into_iter().chain((2..MERGED_FIELDS).map(|f| (1, f)));
+        for (thread, i) in order {
+            let (step, outcome) = [&sa, &sb][thread][i];
+            assert_eq!(state.apply(thread, step), Some(outcome), "{thread} {i}");
+        }
+        let last = state.model.observe();
+        assert_eq!(last.timing.prefill_wait_time_ms, Some(1.0));
+        assert_eq!(last.timing.ttft_ms, Some(4.0));
+        let overlapping = [vec![event(a, one, 0, 3)], vec![event(b, one, 1, 2)]];
+        assert!(linearizable(0, &overlapping, &last));
+        let a_then_b = [vec![event(a, one, 0, 1)], vec![event(b, one, 2, 3)]];
+        assert!(!linearizable(0, &a_then_b, &last));
+    }
+
+    #[test]
+    fn a_read_that_starts_after_a_migration_ended_must_count_it() {
+        let mut model = Model::new(0);
+        model.apply(Op::Migration);
+        let last = model.observe();
+        let read = |start, end| {
+            event(
+                Op::Read(Read::Migrations),
+                Outcome::U64(Some(0)),
+                start,
+                end,
+            )
+        };
+        let migration = event(Op::Migration, Outcome::Unit, 0, 2);
+        assert!(linearizable(0, &[vec![migration], vec![read(1, 3)]], &last));
+        assert!(!linearizable(
+            0,
+            &[vec![migration], vec![read(3, 4)]],
+            &last
+        ));
+    }
+}
