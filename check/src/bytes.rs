@@ -92,4 +92,23 @@ impl<'a> Bytes<'a> {
             _ => self.le(2) as i64 * 1_000_000,
         }
     }
+
+    /// An `f64`, usually a small whole or fractional number, often an edge the contract rejects
+    /// or clamps: `±0.0`, NaN, `±∞`, a negative, a huge finite value, or any bit pattern.
+    pub fn float(&mut self) -> f64 {
+        match self.u8() % 12 {
+            0 => 0.0,
+            1 => -0.0,
+            2 => f64::NAN,
+            3 => f64::INFINITY,
+            4 => f64::NEG_INFINITY,
+            5 => -(self.le(1) as f64) - 0.5,
+            6 => self.le(1) as f64,
+            7 => self.le(2) as f64 / 4.0,
+            8 => self.le(4) as f64 / 1e6,
+            9 => 1e300,
+            10 => f64::MAX,
+            _ => f64::from_bits(self.le(8)),
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The interleaved target: 2-4 logical threads issue operations on one tracker, and the
 //! outcome must be explained by some sequential order of the same operations (linearizability,
-//! respecting each thread's program order and real-time order) run on the [`Model`].
+//! respecting each thread's program order and real-time order) run on the sequential model (`model.rs`).
 //!
 //! Under `--cfg reqtrack_shuttle` the threads are shuttle tasks and the fuzz bytes pick which task takes
 //! each atomic step. In a plain build (the corpus replay in `cargo test`) the bytes pick which
@@ -9,9 +9,11 @@
 use crate::bytes::Bytes;
 use crate::exec::apply;
 use crate::limits::{MAX_THREAD_OPS, MAX_THREADS, MIN_THREADS};
-use crate::model::{Model, Outcome};
+use crate::model::Outcome;
+use crate::observe::{Observed, observe};
 use crate::op::{Op, Read};
-use reqtrack::{RequestSnapshot, RequestTracker};
+use crate::steps::{Interleaved, Step, split};
+use reqtrack::RequestTracker;
 use rustc_hash::FxHashSet as HashSet;
 use std::time::Instant;
 
@@ -84,7 +86,7 @@ impl Case {
 
 /// Runs the case one whole operation at a time, the bytes choosing the thread.
 #[cfg_attr(reqtrack_shuttle, allow(dead_code))]
-pub(crate) fn run_op_level(case: &Case) -> (Vec<Vec<Event>>, RequestSnapshot) {
+pub(crate) fn run_op_level(case: &Case) -> (Vec<Vec<Event>>, Observed) {
     let base = Instant::now();
     let t = RequestTracker::with_received_at(base, case.received_ms);
     let n = case.threads.len();
@@ -143,7 +145,7 @@ pub(crate) fn run_op_level(case: &Case) -> (Vec<Vec<Event>>, RequestSnapshot) {
         }
         pos[i] += 1;
     }
-    (events, t.snapshot())
+    (events, observe(&t))
 }
 
 /// `try_set_phase` then drop, as two events: the try (which holds the gate if it succeeds)
@@ -173,42 +175,46 @@ pub(crate) fn try_phase(
 }
 
 /// Whether some sequential order of `events` (each thread's order kept, and an event that ended
-/// before another started kept before it) makes the model return every recorded outcome and
-/// end in `last`.
-pub(crate) fn linearizable(
-    received_ms: u64,
-    events: &[Vec<Event>],
-    last: &RequestSnapshot,
-) -> bool {
+/// before another started kept before it), each call split into its atomic steps (`steps.rs`),
+/// makes the model return every recorded outcome and end with every observable as in `last`.
+pub(crate) fn linearizable(received_ms: u64, events: &[Vec<Event>], last: &Observed) -> bool {
+    /// One step to place: which call it belongs to (for the real-time order) and what it must
+    /// return.
+    struct Placed {
+        step: Step,
+        outcome: Outcome,
+        start: u64,
+        end: u64,
+    }
     fn search(
-        events: &[Vec<Event>],
+        steps: &[Vec<Placed>],
         pos: &mut Vec<usize>,
-        model: Model,
-        last: &RequestSnapshot,
-        seen: &mut HashSet<([u8; MAX_THREADS], Model)>,
+        state: Interleaved,
+        last: &Observed,
+        seen: &mut HashSet<([u8; MAX_THREADS], Interleaved)>,
     ) -> bool {
-        if pos.iter().zip(events).all(|(&p, e)| p == e.len()) {
-            return model.snapshot() == *last;
+        if pos.iter().zip(steps).all(|(&p, s)| p == s.len()) {
+            return state.model.observe() == *last;
         }
         let key = std::array::from_fn(|i| pos.get(i).map_or(0, |&p| p as u8));
-        if !seen.insert((key, model.clone())) {
+        if !seen.insert((key, state.clone())) {
             return false;
         }
-        for i in 0..events.len() {
-            let Some(e) = events[i].get(pos[i]) else {
+        for i in 0..steps.len() {
+            let Some(e) = steps[i].get(pos[i]) else {
                 continue;
             };
-            let overtaken = (0..events.len())
-                .any(|j| j != i && events[j].get(pos[j]).is_some_and(|f| f.end < e.start));
+            let overtaken = (0..steps.len())
+                .any(|j| j != i && steps[j].get(pos[j]).is_some_and(|f| f.end < e.start));
             if overtaken {
                 continue;
             }
-            let mut next = model.clone();
-            if next.apply_in(i, e.op) != Some(e.outcome) {
+            let mut next = state.clone();
+            if next.apply(i, e.step) != Some(e.outcome) {
                 continue;
             }
             pos[i] += 1;
-            let found = search(events, pos, next, last, seen);
+            let found = search(steps, pos, next, last, seen);
             pos[i] -= 1;
             if found {
                 return true;
@@ -216,58 +222,36 @@ pub(crate) fn linearizable(
         }
         false
     }
-    // A `Worker` write is a phase read, then a prefill-slot write, then a decode-slot write,
-    // each atomic on its own (documented on `record_worker`), and a waiting `set_phase` is an
-    // arrival then a claim (the gate's FIFO handoff): give each step its own linearization
-    // point inside the call's interval.
-    let events: Vec<Vec<Event>> = events
+    let steps: Vec<Vec<Placed>> = events
         .iter()
         .map(|thread| {
             thread
                 .iter()
-                .flat_map(|e| match e.op {
-                    Op::Worker(id, rank, ty) => vec![
-                        Event {
-                            op: Op::WorkerPhaseRead,
-                            ..*e
-                        },
-                        Event {
-                            op: Op::WorkerSlot(0, id, rank, ty),
-                            ..*e
-                        },
-                        Event {
-                            op: Op::WorkerSlot(1, id, rank, ty),
-                            ..*e
-                        },
-                    ],
-                    // A waiting `set_phase`: arrive, then claim (see `Model::apply_in`).
-                    Op::HoldPhase(p) => vec![
-                        Event {
-                            op: Op::HoldQueue(p),
-                            ..*e
-                        },
-                        Event {
-                            op: Op::HoldClaim(p),
-                            ..*e
-                        },
-                    ],
-                    _ => vec![*e],
+                .flat_map(|e| {
+                    split(received_ms, e)
+                        .into_iter()
+                        .map(|(step, outcome)| Placed {
+                            step,
+                            outcome,
+                            start: e.start,
+                            end: e.end,
+                        })
                 })
                 .collect()
         })
         .collect();
-    let mut pos = vec![0; events.len()];
+    let mut pos = vec![0; steps.len()];
     search(
-        &events,
+        &steps,
         &mut pos,
-        Model::new(received_ms),
+        Interleaved::new(received_ms),
         last,
         &mut HashSet::default(),
     )
 }
 
 /// Asserts the run is linearizable.
-pub(crate) fn check(case: &Case, events: &[Vec<Event>], last: &RequestSnapshot) {
+pub(crate) fn check(case: &Case, events: &[Vec<Event>], last: &Observed) {
     assert!(
         linearizable(case.received_ms, events, last),
         "no sequential order explains this run\nevents: {events:#?}\nfinal: {last:#?}"

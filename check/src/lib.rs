@@ -4,24 +4,39 @@
 //! replays every committed input through them (`tests/corpus_replay.rs`), so a plain test run
 //! checks exactly what `cargo fuzz` checked.
 //!
-//! * [`model`]: a sequence of operations on one tracker, checked after every step against the
-//!   sequential model of the contract's semantics (README, "What each slot keeps"): every
-//!   observable equal.
-//! * [`interleave`]: 2-4 logical threads on one tracker; the outcome must be linearizable
-//!   against the model, and the phase gate exclusive. Built with `--cfg reqtrack_shuttle`
+//! * [`model()`]: a sequence of operations on one tracker, checked after every step against the
+//!   sequential model of the contract's semantics (README, "What each slot keeps" and
+//!   "Multi-hop timing"): every observable equal (snapshot, `get_timing_info`,
+//!   `get_worker_info`, every getter).
+//! * [`interleave()`]: 2-4 logical threads on one tracker; the outcome must be linearizable
+//!   against the model (every call's result, each single-location read, and every observable
+//!   at the end), and the phase gate exclusive. Calls made of several atomic steps (a worker
+//!   write, a waiting `set_phase`, the two merges) are split into one linearization point per
+//!   step (`steps.rs`). Built with `--cfg reqtrack_shuttle`
 //!   (`RUSTFLAGS="--cfg reqtrack_shuttle" cargo fuzz run -s none interleave --target-dir
 //!   target-shuttle`, from `fuzz/`), every atomic step is scheduled by the fuzz bytes; without
 //!   it, whole operations are.
-//! * [`json`]: arbitrary recorded values always serialise to JSON with finite numbers and
+//! * [`json()`]: arbitrary recorded values always serialise to JSON with finite numbers and
 //!   round-trip.
+//!
+//! # Adding an operation
+//!
+//! Four places, none of them in the checkers: the [`Op`] variant and its row at the end of the
+//! decode table (`op.rs`), its semantics in `Model::apply` (`model.rs`), its call in
+//! `exec::apply`, and an [`INPUT_FORMAT`] bump (below). An operation made of several atomic
+//! steps also gets its split in `steps.rs`. A new observable goes into `observe.rs` (tracker
+//! side) and `Model::observe`; a new single-location read into [`Read`].
 //!
 //! # The input format
 //!
 //! [`Op`]'s byte encoding (`op.rs`, `bytes.rs`) gives every committed corpus file and named
 //! regression input its meaning. It is versioned by [`INPUT_FORMAT`]: any change to how bytes
-//! decode (a new op, a reordered match arm, a different bias) bumps it, and the same commit
-//! regenerates `fuzz/corpus/*` (fuzz from scratch, then `cargo fuzz cmin`) and re-finds each
-//! named regression input under `fuzz/regressions/`. `tests/regressions.rs` decodes every named
+//! decode (a new op, a reordered table row, a different bias) bumps it, and the same commit
+//! regenerates `fuzz/corpus/*` (a campaign under the new format seeded with the old files, which
+//! are only inputs to it, then `cargo fuzz cmin`: what is kept is what adds coverage under the
+//! new format) and re-finds each named regression input under `fuzz/regressions/` (for format
+//! 2: the tag and read-index bytes rewritten so the input decodes to the same threads and
+//! schedule as before). `tests/regressions.rs` decodes every named
 //! input and asserts it still contains the operations that made it a regression, and
 //! `tests/input_format.rs` pins the decoding of fixed bytes, so a silent change fails loudly.
 //!
@@ -39,15 +54,19 @@ mod interleave;
 mod limits;
 mod merged;
 mod model;
+mod observe;
 mod op;
 #[cfg(feature = "recorder")]
 pub mod recorder;
+mod remote;
 #[cfg(reqtrack_shuttle)]
 mod shuttle_run;
+mod steps;
 
 pub use bytes::Bytes;
 pub use interleave::Case;
 pub use op::{Op, Read};
+pub use remote::{RemoteTiming, RemoteWorkers};
 
 use limits::MAX_OPS;
 use reqtrack::RequestTracker;
@@ -57,7 +76,7 @@ use std::fmt::Debug;
 use std::time::Instant;
 
 /// The version of the fuzz-input byte format; see the crate docs for the rule.
-pub const INPUT_FORMAT: u32 = 1;
+pub const INPUT_FORMAT: u32 = 2;
 
 #[cfg(reqtrack_shuttle)]
 fn run(data: &[u8], f: fn(&[u8])) {
@@ -84,18 +103,19 @@ fn model_case(data: &[u8]) {
     let mut permit = None;
     for (step, op) in Op::decode_all(&mut b, MAX_OPS).into_iter().enumerate() {
         let got = exec::apply(&t, base, op, &mut permit);
-        let want = m.apply(op, false).expect("sequential ops always apply");
+        let want = m.apply(op);
         assert_eq!(got, want, "step {step}: {op:?} returned differently");
-        exec::assert_same(&t, &m, step);
+        observe::assert_same(&t, &m, step);
     }
 }
 
-/// The `model` target's ops with another hop's timing and workers merged in (`merged.rs`:
-/// every value known, remote clock ahead, remote clock behind, all invalid), each at the start,
-/// the middle and the end of the sequence, checked against the model after every step: the
-/// tracker's own values must win whether recorded before or after the merge. Decodes the input
-/// exactly as [`model`] does (no new op, so [`INPUT_FORMAT`] is unchanged); not a fuzz target,
-/// it replays the `model` corpus (`tests/corpus_replay.rs`).
+/// The `model` target's ops with four fixed remote timings and workers merged in
+/// (`merged.rs`: every value known, remote clock ahead, remote clock behind, all invalid), each
+/// at the start, the middle and the end of the sequence, checked against the model after every
+/// step: the tracker's own values must win whether recorded before or after the merge. Decodes
+/// the input exactly as [`model()`] does; not a fuzz target, it replays the `model` corpus
+/// (`tests/corpus_replay.rs`). The `MergeTiming` / `MergeWorkers` ops fuzz the merges
+/// themselves; this keeps the hand-picked cases on every corpus input.
 pub fn model_with_merges(data: &[u8]) {
     run(data, model_with_merges_case);
 }
@@ -129,13 +149,13 @@ fn model_with_merges_case(data: &[u8]) {
                         got, want,
                         "merge before step {step}: {timing:?} {workers:?}"
                     );
-                    exec::assert_same(&t, &m, step);
+                    observe::assert_same(&t, &m, step);
                 }
                 let Some(&op) = ops.get(step) else { break };
                 let got = exec::apply(&t, base, op, &mut permit);
-                let want = m.apply(op, false).expect("sequential ops always apply");
+                let want = m.apply(op);
                 assert_eq!(got, want, "step {step}: {op:?} returned differently");
-                exec::assert_same(&t, &m, step);
+                observe::assert_same(&t, &m, step);
             }
         }
     }

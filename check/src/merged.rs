@@ -32,54 +32,72 @@ fn nanos(ms: Option<f64>) -> Option<u64> {
     })
 }
 
-fn fill(slot: &mut Option<u64>, v: Option<u64>) -> usize {
-    match (slot.is_some(), v) {
-        (false, Some(v)) => {
-            *slot = Some(v);
-            1
-        }
-        _ => 0,
-    }
+/// How many values a merge stores, each in its own slot.
+pub(crate) const MERGED_FIELDS: usize = 6;
+
+/// The values a merge of `ext` at offset `now` (ns) would store, in the order the merge writes
+/// them: prefill start, first token, finish (placed on the tracker's base), KV transfer (ns),
+/// hit rate (`f64` bits), router queue depth. `None`: unknown or invalid, skipped. Depends only
+/// on `ext`, the arrival and `now`, never on what is already stored.
+pub(crate) fn placed(
+    ext: &TimingInfo,
+    own_received_ms: u64,
+    now: u64,
+) -> [Option<u64>; MERGED_FIELDS] {
+    let wait = nanos(ext.prefill_wait_time_ms);
+    let ttft = match nanos(ext.ttft_ms) {
+        Some(t) => Some(t),
+        None => match (wait, nanos(ext.prefill_time_ms)) {
+            (Some(w), Some(p)) => Some(w.saturating_add(p).min(MAX_NANOS)),
+            _ => None,
+        },
+    };
+    let total = nanos(ext.total_time_ms);
+    let span = [wait, ttft, total].into_iter().flatten().max().unwrap_or(0);
+    // The remote arrival: the wall-clock skew, at least 0, at most `now - span` (the lower
+    // bound wins when they cross).
+    let skew_ms = ext.request_received_ms.saturating_sub(own_received_ms);
+    let skew = u64::try_from(u128::from(skew_ms) * 1_000_000).unwrap_or(u64::MAX);
+    let upper = now.saturating_sub(span);
+    let base = if skew > upper { upper } else { skew };
+    let place = |d: Option<u64>| d.map(|d| base.saturating_add(d).min(MAX_NANOS));
+    let rate = ext
+        .kv_hit_rate
+        .filter(|r| *r >= 0.0 && *r <= 1.0)
+        .map(|r| if r == 0.0 { 0 } else { r.to_bits() });
+    let depth = ext
+        .router_queue_depth
+        .and_then(|d| u64::try_from(d).ok())
+        .filter(|d| *d <= MAX_NANOS);
+    [
+        place(wait),
+        place(ttft),
+        place(total),
+        nanos(ext.kv_transfer_estimated_latency_ms),
+        rate,
+        depth,
+    ]
 }
 
 impl Merged {
-    /// Merges `ext` into the model; `own_received_ms` is the tracker's arrival, `now` the merge
-    /// call's offset (ns). Returns how many values were stored.
-    pub(crate) fn merge(&mut self, ext: &TimingInfo, own_received_ms: u64, now: u64) -> usize {
-        let wait = nanos(ext.prefill_wait_time_ms);
-        let ttft = match nanos(ext.ttft_ms) {
-            Some(t) => Some(t),
-            None => match (wait, nanos(ext.prefill_time_ms)) {
-                (Some(w), Some(p)) => Some(w.saturating_add(p).min(MAX_NANOS)),
-                _ => None,
-            },
+    /// Stores `value` in field `f` (in [`placed`]'s order) if it is known and the field is
+    /// still unset (first merge wins); whether it was stored.
+    pub(crate) fn fill(&mut self, f: usize, value: Option<u64>) -> bool {
+        let slot = match f {
+            0 => &mut self.prefill_start,
+            1 => &mut self.first_token,
+            2 => &mut self.finish,
+            3 => &mut self.kv_transfer,
+            4 => &mut self.kv_hit_rate,
+            _ => &mut self.router_queue_depth,
         };
-        let total = nanos(ext.total_time_ms);
-        let span = [wait, ttft, total].into_iter().flatten().max().unwrap_or(0);
-        // The remote arrival: the wall-clock skew, at least 0, at most `now - span` (the lower
-        // bound wins when they cross).
-        let skew_ms = ext.request_received_ms.saturating_sub(own_received_ms);
-        let skew = u64::try_from(u128::from(skew_ms) * 1_000_000).unwrap_or(u64::MAX);
-        let upper = now.saturating_sub(span);
-        let base = if skew > upper { upper } else { skew };
-        let place = |d: Option<u64>| d.map(|d| base.saturating_add(d).min(MAX_NANOS));
-        let rate = ext
-            .kv_hit_rate
-            .filter(|r| *r >= 0.0 && *r <= 1.0)
-            .map(|r| if r == 0.0 { 0 } else { r.to_bits() });
-        let depth = ext
-            .router_queue_depth
-            .and_then(|d| u64::try_from(d).ok())
-            .filter(|d| *d <= MAX_NANOS);
-        fill(&mut self.prefill_start, place(wait))
-            + fill(&mut self.first_token, place(ttft))
-            + fill(&mut self.finish, place(total))
-            + fill(
-                &mut self.kv_transfer,
-                nanos(ext.kv_transfer_estimated_latency_ms),
-            )
-            + fill(&mut self.kv_hit_rate, rate)
-            + fill(&mut self.router_queue_depth, depth)
+        match (slot.is_some(), value) {
+            (false, Some(v)) => {
+                *slot = Some(v);
+                true
+            }
+            _ => false,
+        }
     }
 }
 

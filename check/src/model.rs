@@ -2,12 +2,16 @@
 //! fields, no atomics.
 //!
 //! Every tracker observable is recomputed here independently, so a fuzz input that makes the
-//! tracker and the model disagree is a bug in one of them.
+//! tracker and the model disagree is a bug in one of them. The interleaved checker's extra state
+//! (queued `set_phase` calls, half-done multi-step calls) lives in `steps.rs`, not here.
 
-use crate::limits::{MAX_COUNT, MAX_DETOKENIZE_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS, MAX_THREADS};
-use crate::merged::Merged;
+use crate::limits::{MAX_COUNT, MAX_DETOKENIZE_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS};
+use crate::merged::{MERGED_FIELDS, Merged, placed};
+use crate::observe::{Derived, Getters, Observed};
 use crate::op::{Op, Read};
-use reqtrack::{RequestPhase, RequestSnapshot, TimingInfo, WorkerIdInfo, WorkerType};
+use reqtrack::{
+    OverlapRejected, RequestPhase, RequestSnapshot, TimingInfo, WorkerIdInfo, WorkerType,
+};
 use std::time::Duration;
 
 /// What a call returned, in a comparable form.
@@ -18,9 +22,12 @@ pub(crate) enum Outcome {
     F64(Option<f64>),
     U64(Option<u64>),
     Phase(RequestPhase),
+    /// `try_record_kv_hit_effective`'s answer.
+    Overlap(Result<bool, OverlapRejected>),
 }
 
-type Worker = (u64, Option<u32>, WorkerType);
+/// A worker slot's triple: id, rank, type.
+pub(crate) type Worker = (u64, Option<u32>, WorkerType);
 
 /// The sequential specification of one tracker.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,6 +38,7 @@ pub(crate) struct Model {
     decode_first: Option<u64>,
     prefill_complete: Option<u64>,
     finish: Option<u64>,
+    /// `(overlap as f64 bits, isl_blocks)`: whole and effective overlaps share the slot.
     kv: Option<(u64, u64)>,
     isl: Option<(u64, u64)>,
     osl: u64,
@@ -40,23 +48,19 @@ pub(crate) struct Model {
     depth: Option<u64>,
     workers: [Option<Worker>; 2],
     conflicts: [u32; 2],
-    phase: RequestPhase,
-    held: bool,
-    /// Interleaved checker only: waiting `set_phase` calls queued and not yet served.
-    queued: u32,
-    /// Interleaved checker only: a release handed the gate to the queue; a queued call claims it.
-    handoff: bool,
-    /// Interleaved checker only: which threads' `set_phase` is queued (must claim a handoff).
-    claiming: [bool; MAX_THREADS],
-    /// Another hop's timing (the merge replay only; the ops never merge).
+    migrations: u32,
+    /// The phase as set by the last permit holder.
+    pub(crate) phase: RequestPhase,
+    /// Whether a phase permit is held.
+    pub(crate) held: bool,
+    /// Another hop's timing.
     merged: Merged,
     /// Whether each worker slot holds a merged triple (replaced by the next own write).
     merged_workers: [bool; 2],
-    /// Interleaved checker only: the phase each thread's in-flight `Worker` write read.
-    pending: [Option<RequestPhase>; MAX_THREADS],
 }
 
-fn offset(at: i64) -> u64 {
+/// An instant `at` ns from the base as the tracker stores it: clamped to `0..=MAX_NANOS`.
+pub(crate) fn offset(at: i64) -> u64 {
     u64::try_from(at).unwrap_or(0).min(MAX_NANOS)
 }
 
@@ -66,6 +70,11 @@ fn once(slot: &mut Option<u64>, v: u64) -> bool {
     }
     *slot = Some(v);
     true
+}
+
+/// A count the packed slots can hold (at most [`MAX_COUNT`]).
+fn storable(n: usize) -> Option<u64> {
+    u64::try_from(n).ok().filter(|&n| n <= MAX_COUNT)
 }
 
 fn pair(slot: &mut Option<(u64, u64)>, part: usize, whole: usize) -> bool {
@@ -110,18 +119,46 @@ impl Model {
             depth: None,
             workers: [None, None],
             conflicts: [0, 0],
+            migrations: 0,
             phase: RequestPhase::Aggregated,
             held: false,
-            queued: 0,
-            handoff: false,
-            claiming: [false; MAX_THREADS],
             merged: Merged::default(),
             merged_workers: [false; 2],
-            pending: [None; MAX_THREADS],
         }
     }
 
-    fn write_worker(&mut self, i: usize, w: Worker) {
+    /// Records the KV hit `(overlap, isl_blocks)` if the slot is free (inputs already valid).
+    fn kv_hit(&mut self, overlap: f64, isl_blocks: u64) -> bool {
+        if self.kv.is_some() {
+            return false;
+        }
+        // `-0.0` is recorded as `0.0`.
+        let overlap = if overlap == 0.0 { 0.0 } else { overlap };
+        self.kv = Some((overlap.to_bits(), isl_blocks));
+        true
+    }
+
+    /// `try_record_kv_hit_effective`: the contract's checks in their documented order.
+    fn kv_hit_effective(&mut self, overlap: f64, isl: usize) -> Result<bool, OverlapRejected> {
+        if overlap.is_nan() {
+            return Err(OverlapRejected::NotANumber);
+        }
+        if overlap < 0.0 {
+            return Err(OverlapRejected::Negative);
+        }
+        let isl = storable(isl).ok_or(OverlapRejected::TooLarge)?;
+        if overlap > isl as f64 {
+            return Err(OverlapRejected::ExceedsIsl);
+        }
+        Ok(self.kv_hit(overlap, isl))
+    }
+
+    fn kv_overlap(&self) -> Option<(f64, u64)> {
+        self.kv.map(|(o, b)| (f64::from_bits(o), b))
+    }
+
+    /// Writes `w` into worker slot `i` (0 = prefill, 1 = decode) by the slot's rules.
+    pub(crate) fn write_worker(&mut self, i: usize, w: Worker) {
         if self.merged_workers[i] {
             // An own write replaces a merged triple as if the slot were unset.
             self.merged_workers[i] = false;
@@ -140,112 +177,69 @@ impl Model {
 
     /// Merges another hop's timing at offset `now` (ns); how many values were stored.
     pub(crate) fn merge_timing(&mut self, ext: &TimingInfo, now: u64) -> usize {
-        self.merged.merge(ext, self.received_ms, now)
+        let values = placed(ext, self.received_ms, now);
+        (0..MERGED_FIELDS)
+            .map(|f| usize::from(self.merge_timing_field(f, values[f])))
+            .sum()
+    }
+
+    /// Merges one timing value (field `f` in the merge's write order); whether it was stored.
+    pub(crate) fn merge_timing_field(&mut self, f: usize, value: Option<u64>) -> bool {
+        self.merged.fill(f, value)
+    }
+
+    /// Merges a remote worker into slot `i` if the slot is unset; whether it was filled.
+    pub(crate) fn merge_worker(&mut self, i: usize, w: Option<Worker>) -> bool {
+        match (w, self.workers[i]) {
+            (Some(w), None) => {
+                self.workers[i] = Some(w);
+                self.merged_workers[i] = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Merges another hop's workers into unset slots; how many slots were filled.
     pub(crate) fn merge_workers(&mut self, ext: &WorkerIdInfo) -> usize {
-        let mut filled = 0;
-        let slots = [
-            (
-                ext.prefill_worker_id,
-                ext.prefill_dp_rank,
-                WorkerType::Prefill,
-            ),
-            (ext.decode_worker_id, ext.decode_dp_rank, WorkerType::Decode),
-        ];
-        for (i, (id, rank, ty)) in slots.into_iter().enumerate() {
-            if let (Some(id), None) = (id, self.workers[i]) {
-                self.workers[i] = Some((id, rank, ty));
-                self.merged_workers[i] = true;
-                filled += 1;
-            }
-        }
-        filled
+        remote_workers(ext)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| usize::from(self.merge_worker(i, w)))
+            .sum()
     }
 
-    /// Applies `op` issued by logical thread `thread` (the checker's micro-steps of a `Worker`
-    /// write need to know whose phase read they continue).
-    pub(crate) fn apply_in(&mut self, thread: usize, op: Op) -> Option<Outcome> {
+    /// Applies `op` as the sequential target issues it (a `TryPhase` drops its permit at once;
+    /// `HoldPhase` keeps it until `ReleasePhase`).
+    pub(crate) fn apply(&mut self, op: Op) -> Outcome {
+        use Outcome::{Bool, U64, Unit};
         match op {
-            Op::WorkerPhaseRead => {
-                self.pending[thread] = Some(self.phase);
-                Some(Outcome::Unit)
-            }
-            Op::WorkerSlot(slot, id, rank, ty) => {
-                let phase = self.pending[thread]?;
-                let writes = match phase {
-                    RequestPhase::Prefill => slot == 0,
-                    RequestPhase::Decode => slot == 1,
-                    RequestPhase::Aggregated => true,
-                };
-                if writes {
-                    self.write_worker(usize::from(slot), (id, rank, ty));
-                }
-                if slot == 1 {
-                    self.pending[thread] = None;
-                }
-                Some(Outcome::Unit)
-            }
-            // A waiting `set_phase` is two steps, as the gate builds it: arrive (take a free
-            // gate, or queue), then claim a handoff (HELD never drops in between, and the phase
-            // changes only at the claim).
-            Op::HoldQueue(p) => {
-                if self.held {
-                    self.queued += 1;
-                    self.claiming[thread] = true;
-                } else {
-                    self.held = true;
-                    self.phase = p;
-                }
-                Some(Outcome::Unit)
-            }
-            Op::HoldClaim(p) => {
-                if self.claiming[thread] {
-                    if !self.handoff {
-                        return None;
-                    }
-                    self.handoff = false;
-                    self.queued -= 1;
-                    self.claiming[thread] = false;
-                    self.phase = p;
-                }
-                Some(Outcome::Unit)
-            }
-            _ => self.apply(op, true),
-        }
-    }
-
-    /// Applies `op`; `blocking` is true in the interleaved checker (a successful `TryPhase` then
-    /// holds the gate until its separate release). Always `Some` here; `apply_in` returns `None`
-    /// for a step that cannot take effect now (a claim with no handoff pending).
-    pub(crate) fn apply(&mut self, op: Op, blocking: bool) -> Option<Outcome> {
-        use Outcome::{Bool, Unit};
-        Some(match op {
             Op::PrefillStart(at) => Bool(once(&mut self.prefill_start, offset(at))),
             Op::FirstToken(at) => Bool(once(&mut self.first_token, offset(at))),
             Op::DecodeFirstToken(at) => Bool(once(&mut self.decode_first, offset(at))),
             Op::PrefillComplete(at) => Bool(once(&mut self.prefill_complete, offset(at))),
             Op::Finish(at) => {
-                let v = offset(at);
-                self.finish = Some(self.finish.map_or(v, |f| f.max(v)));
+                self.finish(at);
                 Unit
             }
-            Op::KvHit(o, isl) => Bool(pair(&mut self.kv, o as usize, isl)),
+            Op::KvHit(o, isl) => Bool(match (storable(o as usize), storable(isl)) {
+                (Some(o), Some(isl)) if o <= isl => self.kv_hit(o as f64, isl),
+                _ => false,
+            }),
+            Op::KvHitEffective(o, isl) => Outcome::Overlap(self.kv_hit_effective(o, isl)),
             Op::Isl(isl, cached) => Bool(pair(&mut self.isl, cached, isl)),
             Op::Osl(n) => {
                 self.osl = n as u64;
                 Unit
             }
+            Op::OslFinish(n, at) => {
+                self.osl = n as u64;
+                self.finish(at);
+                Unit
+            }
             Op::Worker(id, rank, ty) => {
-                let w = (id, rank, ty);
-                match self.phase {
-                    RequestPhase::Prefill => self.write_worker(0, w),
-                    RequestPhase::Decode => self.write_worker(1, w),
-                    RequestPhase::Aggregated => {
-                        self.write_worker(0, w);
-                        self.write_worker(1, w);
-                    }
+                for &i in worker_slots(self.phase) {
+                    self.write_worker(i, (id, rank, ty));
                 }
                 Unit
             }
@@ -263,46 +257,40 @@ impl Model {
                 Ok(d) if d <= MAX_NANOS => Bool(once(&mut self.depth, d)),
                 _ => Bool(false),
             },
-            // Interleaved (`blocking`): a successful try *holds* the gate until the harness's
-            // separate `ReleasePhase` event, because another thread can observe the gate held
-            // between `try_set_phase` and the permit's drop. Sequential: the permit is dropped
-            // at once, so only the phase changes.
-            Op::TryPhase(p) => {
-                if self.held {
-                    Bool(false)
-                } else {
-                    self.phase = p;
-                    self.held = blocking;
-                    Bool(true)
-                }
+            Op::Migration => {
+                self.migrations = self.migrations.saturating_add(1);
+                Unit
             }
-            // Sequential target only: `try_set_phase` kept held. The interleaved checker splits
-            // a waiting `set_phase` into `HoldQueue` + `HoldClaim` (`apply_in`).
-            Op::HoldPhase(_) if blocking => unreachable!("split into HoldQueue + HoldClaim"),
-            Op::HoldPhase(p) => {
-                if self.held {
-                    Bool(false)
-                } else {
-                    self.held = true;
-                    self.phase = p;
-                    Bool(true)
-                }
+            Op::MergeTiming(remote, at) => {
+                let ext = remote.timing(self.received_ms);
+                U64(Some(self.merge_timing(&ext, offset(at)) as u64))
             }
-            // FIFO handoff: with a `set_phase` queued, a release hands the gate over (HELD stays)
-            // instead of freeing it.
+            Op::MergeWorkers(remote) => U64(Some(self.merge_workers(&remote.info()) as u64)),
+            // The permit is dropped at once, so only the phase changes.
+            Op::TryPhase(p) => Bool(self.take_phase(p, false)),
+            Op::HoldPhase(p) => Bool(self.take_phase(p, true)),
             Op::ReleasePhase => {
-                if self.queued > 0 {
-                    self.handoff = true;
-                } else {
-                    self.held = false;
-                }
+                self.held = false;
                 Unit
             }
             Op::Read(r) => self.read(r),
-            Op::WorkerPhaseRead | Op::WorkerSlot(..) | Op::HoldQueue(_) | Op::HoldClaim(_) => {
-                unreachable!("checker-only steps")
-            }
-        })
+        }
+    }
+
+    /// Sets the phase if no permit is held (and holds it if `hold`); whether it did.
+    pub(crate) fn take_phase(&mut self, p: RequestPhase, hold: bool) -> bool {
+        if self.held {
+            return false;
+        }
+        self.phase = p;
+        self.held = hold;
+        true
+    }
+
+    /// A finish at `at`: the latest one is kept.
+    fn finish(&mut self, at: i64) {
+        let v = offset(at);
+        self.finish = Some(self.finish.map_or(v, |f| f.max(v)));
     }
 
     fn read(&self, r: Read) -> Outcome {
@@ -321,6 +309,9 @@ impl Model {
             Read::DetokCount => U64(Some(self.detok_count)),
             Read::QueueDepth => U64(self.queue_depth()),
             Read::Tokenize => U64(self.tokenize),
+            Read::Migrations => U64(Some(self.migrations.into())),
+            Read::PrefillRank => U64(self.workers[0].and_then(|w| w.1).map(u64::from)),
+            Read::DecodeRank => U64(self.workers[1].and_then(|w| w.1).map(u64::from)),
         }
     }
 
@@ -347,8 +338,8 @@ impl Model {
     }
 
     fn kv_rate(&self) -> Option<f64> {
-        self.kv
-            .and_then(|(o, b)| (b != 0).then(|| o as f64 / b as f64))
+        self.kv_overlap()
+            .and_then(|(o, b)| (b != 0).then(|| o / b as f64))
             .or(self.merged.kv_hit_rate.map(f64::from_bits))
     }
 
@@ -414,9 +405,15 @@ impl Model {
             total_time_ms: self.last().map(ms),
             avg_itl_ms: self.avg_itl(),
             kv_transfer_estimated_latency_ms: self.kv_transfer(),
-            // The ops record whole overlaps only (`record_kv_hit`).
-            kv_overlap_blocks: self.kv.map(|(o, _)| o),
-            kv_effective_overlap_blocks: None,
+            // A whole overlap (however recorded) shows as whole, a fractional one as effective.
+            kv_overlap_blocks: self
+                .kv_overlap()
+                .filter(|(o, _)| o.fract() == 0.0)
+                .map(|(o, _)| o as u64),
+            kv_effective_overlap_blocks: self
+                .kv_overlap()
+                .map(|(o, _)| o)
+                .filter(|o| o.fract() != 0.0),
             isl_blocks: self.kv.map(|(_, b)| b),
             kv_hit_rate: self.kv_rate(),
             isl_tokens: self.isl.map(|(_, w)| w),
@@ -433,43 +430,71 @@ impl Model {
             decode_dp_rank: d.and_then(|w| w.1),
             decode_worker_type: d.map(|w| w.2),
             worker_conflicts: self.conflicts[0] + self.conflicts[1],
-            // No op migrates (the input format has no migration op; see the crate docs).
-            migrations: 0,
+            migrations: self.migrations,
         }
     }
 
-    /// The derived values that have their own getters, for the sequential target's checks.
-    pub(crate) fn derived(&self) -> Derived {
-        Derived {
-            prefill_time_ms: self.prefill_time(),
-            avg_itl_ms: self.avg_itl(),
-            kv_hit_rate: self.kv_rate(),
-            kv_transfer_estimated_latency_ms: self.kv_transfer(),
-            kv_transfer_estimated_latency_secs: self.kv_transfer_ns().map(|n| n as f64 / 1e9),
-            total_time_ms: self.last().map(ms),
+    /// Every observable, as the model says they must read.
+    pub(crate) fn observe(&self) -> Observed {
+        let snapshot = self.snapshot();
+        let getters = Getters {
+            prefill_worker_id: snapshot.prefill_worker_id,
+            prefill_dp_rank: snapshot.prefill_dp_rank,
+            prefill_worker_type: snapshot.prefill_worker_type,
+            decode_worker_id: snapshot.decode_worker_id,
+            decode_dp_rank: snapshot.decode_dp_rank,
+            decode_worker_type: snapshot.decode_worker_type,
+            worker_conflicts: snapshot.worker_conflicts,
+            migrations: self.migrations,
+            isl_tokens: snapshot.isl_tokens,
+            cached_tokens: snapshot.cached_tokens,
+            router_queue_depth: snapshot.router_queue_depth,
+            // Through `Duration::as_secs_f64`, as a caller would convert them.
+            tokenize_ms: self.tokenize.map(secs_ms),
+            detokenize_total_ms: (self.detok_count != 0).then(|| secs_ms(self.detok_sum)),
+            osl_tokens: self.osl,
+            detokenize_count: self.detok_count,
+            phase: self.phase,
+            request_received_ms: self.received_ms,
+        };
+        Observed {
+            timing: self.timing(),
+            worker_info: self.worker_info(),
+            derived: Derived {
+                prefill_time_ms: self.prefill_time(),
+                avg_itl_ms: self.avg_itl(),
+                kv_hit_rate: self.kv_rate(),
+                kv_transfer_estimated_latency_ms: self.kv_transfer(),
+                kv_transfer_estimated_latency_secs: self.kv_transfer_ns().map(|n| n as f64 / 1e9),
+                total_time_ms: self.last().map(ms),
+            },
+            getters,
+            snapshot,
         }
     }
 }
 
-impl Model {
-    /// Tokenize latency through `Duration::as_secs_f64`, as a caller would convert it.
-    pub(crate) fn tokenize_ns_as_secs_ms(&self) -> f64 {
-        Duration::from_nanos(self.tokenize.unwrap_or(0)).as_secs_f64() * 1000.0
-    }
+/// `n` ns in ms through `Duration::as_secs_f64`.
+fn secs_ms(n: u64) -> f64 {
+    Duration::from_nanos(n).as_secs_f64() * 1000.0
+}
 
-    /// Detokenize sum through `Duration::as_secs_f64`.
-    pub(crate) fn detok_ns_as_secs_ms(&self) -> f64 {
-        Duration::from_nanos(self.detok_sum).as_secs_f64() * 1000.0
+/// The worker slots a `record_worker` writes in `phase` (0 = prefill, 1 = decode).
+pub(crate) fn worker_slots(phase: RequestPhase) -> &'static [usize] {
+    match phase {
+        RequestPhase::Prefill => &[0],
+        RequestPhase::Decode => &[1],
+        RequestPhase::Aggregated => &[0, 1],
     }
 }
 
-/// The derived values that have getters of their own, by name.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Derived {
-    pub(crate) prefill_time_ms: Option<f64>,
-    pub(crate) avg_itl_ms: Option<f64>,
-    pub(crate) kv_hit_rate: Option<f64>,
-    pub(crate) kv_transfer_estimated_latency_ms: Option<f64>,
-    pub(crate) kv_transfer_estimated_latency_secs: Option<f64>,
-    pub(crate) total_time_ms: Option<f64>,
+/// The remote workers for the prefill and the decode slot: a merged worker's type is its role,
+/// and a rank without an id is skipped.
+pub(crate) fn remote_workers(ext: &WorkerIdInfo) -> [Option<Worker>; 2] {
+    [
+        ext.prefill_worker_id
+            .map(|id| (id, ext.prefill_dp_rank, WorkerType::Prefill)),
+        ext.decode_worker_id
+            .map(|id| (id, ext.decode_dp_rank, WorkerType::Decode)),
+    ]
 }

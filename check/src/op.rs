@@ -1,6 +1,7 @@
 //! The operations a fuzz input can issue against one tracker.
 
 use crate::bytes::Bytes;
+use crate::remote::{RemoteTiming, RemoteWorkers};
 use reqtrack::{RequestPhase, WorkerType};
 use std::time::Duration;
 
@@ -33,9 +34,23 @@ pub enum Read {
     QueueDepth,
     /// `tokenize_latency()`.
     Tokenize,
+    /// `migrations()`.
+    Migrations,
+    /// `prefill_dp_rank()`.
+    PrefillRank,
+    /// `decode_dp_rank()`.
+    DecodeRank,
 }
 
 /// One call on the tracker.
+///
+/// Adding one: a variant here and its row in the `DECODE` table (appended, and [`INPUT_FORMAT`] bumped:
+/// see the crate docs), its semantics in `Model::apply` (`model.rs`) and its call in
+/// `exec::apply`. The sequential, interleaved, step-level and JSON checks then cover it; only an
+/// operation made of several atomic steps (its writes can be seen apart) also needs its split
+/// in `steps.rs`, one step per linearization point.
+///
+/// [`INPUT_FORMAT`]: crate::INPUT_FORMAT
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {
     /// `record_prefill_start_at`, ns from the base (negative: before it).
@@ -71,18 +86,47 @@ pub enum Op {
     ReleasePhase,
     /// One single-location read.
     Read(Read),
-    /// Checker only: the phase read that starts a `Worker` write (never decoded from input).
-    WorkerPhaseRead,
-    /// Checker only: a `Worker` write's write to one slot (0 = prefill, 1 = decode).
-    WorkerSlot(u8, u64, Option<u32>, WorkerType),
-    /// Checker only: a waiting `set_phase` arrives: takes a free gate, or queues.
-    HoldQueue(RequestPhase),
-    /// Checker only: a queued `set_phase` claims the gate a release handed over, and sets its
-    /// phase (a no-op for one that took a free gate on arrival).
-    HoldClaim(RequestPhase),
+    /// `record_osl_and_finish_at(osl, at)`: both halves of the 128-bit block as one write.
+    OslFinish(usize, i64),
+    /// `try_record_kv_hit_effective(overlap, isl_blocks)` (fractional overlap; the outcome
+    /// carries the rejection reason).
+    KvHitEffective(f64, usize),
+    /// `record_migration`.
+    Migration,
+    /// `set_external_timing_at(timing, at)`: another hop's timing merged at `at` ns.
+    MergeTiming(RemoteTiming, i64),
+    /// `set_external_worker_info`.
+    MergeWorkers(RemoteWorkers),
 }
 
-const READS: [Read; 13] = [
+/// One row per operation, in tag order: an input byte modulo the table's length picks the row.
+/// Append new rows (a reordered or removed row changes what every committed input means).
+const DECODE: [fn(&mut Bytes<'_>) -> Op; 22] = [
+    |b| Op::PrefillStart(b.offset()),
+    |b| Op::FirstToken(b.offset()),
+    |b| Op::DecodeFirstToken(b.offset()),
+    |b| Op::PrefillComplete(b.offset()),
+    |b| Op::Finish(b.offset()),
+    |b| Op::KvHit(b.u32(), b.count()),
+    |b| Op::Isl(b.count(), b.count()),
+    |b| Op::Osl(b.count()),
+    worker,
+    |b| Op::Tokenize(duration(b)),
+    |b| Op::Detokenize(duration(b)),
+    |b| Op::QueueDepth(b.count()),
+    |b| Op::TryPhase(PHASES[b.below(3)]),
+    |b| Op::HoldPhase(PHASES[b.below(3)]),
+    |_| Op::ReleasePhase,
+    read,
+    read,
+    |b| Op::OslFinish(b.count(), b.offset()),
+    kv_hit_effective,
+    |_| Op::Migration,
+    |b| Op::MergeTiming(RemoteTiming::decode(b), b.offset()),
+    |b| Op::MergeWorkers(RemoteWorkers::decode(b)),
+];
+
+const READS: [Read; 16] = [
     Read::Ttft,
     Read::Total,
     Read::PrefillWait,
@@ -96,6 +140,9 @@ const READS: [Read; 13] = [
     Read::DetokCount,
     Read::QueueDepth,
     Read::Tokenize,
+    Read::Migrations,
+    Read::PrefillRank,
+    Read::DecodeRank,
 ];
 
 const PHASES: [RequestPhase; 3] = [
@@ -113,41 +160,45 @@ fn duration(b: &mut Bytes<'_>) -> Duration {
     }
 }
 
+fn read(b: &mut Bytes<'_>) -> Op {
+    Op::Read(READS[b.below(READS.len())])
+}
+
+fn worker(b: &mut Bytes<'_>) -> Op {
+    // Few distinct ids, so identical writes and rank fill-ins are common.
+    let id = if b.bool() {
+        u64::from(b.u8() % 3)
+    } else {
+        b.u64()
+    };
+    let rank = if b.bool() { Some(b.u32() % 3) } else { None };
+    let ty = if b.bool() {
+        WorkerType::Prefill
+    } else {
+        WorkerType::Decode
+    };
+    Op::Worker(id, rank, ty)
+}
+
+/// An effective overlap, mostly within `0..=isl_blocks` and fractional, else just past it or
+/// one the contract rejects (NaN, negative, `±∞`).
+fn kv_hit_effective(b: &mut Bytes<'_>) -> Op {
+    let isl = b.count();
+    let whole = isl as f64;
+    let overlap = match b.u8() % 6 {
+        0 | 1 => whole * f64::from(b.u8()) / 255.0,
+        2 => whole,
+        // The smallest `f64` above `isl_blocks` (for a finite, non-negative one).
+        3 => f64::from_bits(whole.to_bits() + 1),
+        _ => b.float(),
+    };
+    Op::KvHitEffective(overlap, isl)
+}
+
 impl Op {
     /// Decodes one operation.
     pub fn decode(b: &mut Bytes<'_>) -> Self {
-        match b.u8() % 17 {
-            0 => Op::PrefillStart(b.offset()),
-            1 => Op::FirstToken(b.offset()),
-            2 => Op::DecodeFirstToken(b.offset()),
-            3 => Op::PrefillComplete(b.offset()),
-            4 => Op::Finish(b.offset()),
-            5 => Op::KvHit(b.u32(), b.count()),
-            6 => Op::Isl(b.count(), b.count()),
-            7 => Op::Osl(b.count()),
-            8 => {
-                // Few distinct ids, so identical writes and rank fill-ins are common.
-                let id = if b.bool() {
-                    u64::from(b.u8() % 3)
-                } else {
-                    b.u64()
-                };
-                let rank = if b.bool() { Some(b.u32() % 3) } else { None };
-                let ty = if b.bool() {
-                    WorkerType::Prefill
-                } else {
-                    WorkerType::Decode
-                };
-                Op::Worker(id, rank, ty)
-            }
-            9 => Op::Tokenize(duration(b)),
-            10 => Op::Detokenize(duration(b)),
-            11 => Op::QueueDepth(b.count()),
-            12 => Op::TryPhase(PHASES[b.below(3)]),
-            13 => Op::HoldPhase(PHASES[b.below(3)]),
-            14 => Op::ReleasePhase,
-            _ => Op::Read(READS[b.below(READS.len())]),
-        }
+        DECODE[b.below(DECODE.len())](b)
     }
 
     /// Decodes operations until the input runs out (at most `max`).

@@ -4,8 +4,9 @@
 use crate::exec::apply;
 use crate::interleave::{Case, Event};
 use crate::model::Outcome;
+use crate::observe::{Observed, observe};
 use crate::op::Op;
-use reqtrack::{RequestSnapshot, RequestTracker};
+use reqtrack::RequestTracker;
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -72,7 +73,7 @@ pub(crate) fn in_execution(f: impl Fn() + Send + Sync + 'static) {
 }
 
 /// Runs the case with every atomic step scheduled by the fuzz bytes.
-pub(crate) fn run_step_level(case: &Case) -> (Vec<Vec<Event>>, RequestSnapshot) {
+pub(crate) fn run_step_level(case: &Case) -> (Vec<Vec<Event>>, Observed) {
     let out = Arc::new(Mutex::new(None));
     let shared = Arc::new(case.clone());
     let result = Arc::clone(&out);
@@ -160,7 +161,7 @@ pub(crate) fn run_step_level(case: &Case) -> (Vec<Vec<Event>>, RequestSnapshot) 
             .into_iter()
             .map(|h| h.join().expect("task"))
             .collect();
-        *result.lock().expect("result") = Some((events, t.snapshot()));
+        *result.lock().expect("result") = Some((events, observe(&t)));
     });
     let taken = out.lock().expect("result").take();
     taken.expect("the execution ran")

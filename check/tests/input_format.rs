@@ -1,9 +1,15 @@
 //! Pins the fuzz-input byte format (`reqtrack_check::INPUT_FORMAT`): fixed bytes decode to fixed
 //! operations. A change to `Op::decode` or `Bytes` fails here; bump `INPUT_FORMAT`, regenerate
 //! the corpora and re-find the named regressions in the same commit, then update this test.
+//!
+//! Format 2 (this one) appended five operations and three reads to format 1's tables, so
+//! format-1 bytes whose tags and read indices were already below the new table lengths decode
+//! as they did (the first test's bytes up to `Read(Ttft)` are format 1's, unchanged). Committed
+//! corpora are not replayed under their old format: they were regenerated under format 2 (see
+//! the crate docs).
 
 use reqtrack::{RequestPhase, WorkerType};
-use reqtrack_check::{Bytes, Case, INPUT_FORMAT, Op, Read};
+use reqtrack_check::{Bytes, Case, INPUT_FORMAT, Op, Read, RemoteTiming, RemoteWorkers};
 use std::time::Duration;
 
 fn decode_ops(data: &[u8]) -> Vec<Op> {
@@ -13,7 +19,7 @@ fn decode_ops(data: &[u8]) -> Vec<Op> {
 
 #[test]
 fn the_format_version_is_the_one_these_bytes_pin() {
-    assert_eq!(INPUT_FORMAT, 1);
+    assert_eq!(INPUT_FORMAT, 2);
 }
 
 #[test]
@@ -31,6 +37,12 @@ fn each_op_tag_decodes_to_its_op() {
         13, 0,  // HoldPhase(Prefill)
         14, // ReleasePhase
         15, 0, // Read(Ttft)
+        16, 13, // Read(Migrations): tags 15 and 16 are both reads
+        17, 4, 3, 1, 2, // OslFinish(3, 2 us)
+        18, 4, 8, 0, 51, // KvHitEffective(8 * 51 / 255, 8)
+        19, // Migration
+        20, 1, 2, 0, 1, 6, 5, 0, 1, 0, 3, 1, 0, 0, 5, 40, 0, // MergeTiming(.., 40 ms)
+        21, 2, 7, 1, 3, 2, 0, 0, // MergeWorkers(prefill 1 rank 2, no decode)
     ]);
     assert_eq!(
         ops,
@@ -47,6 +59,27 @@ fn each_op_tag_decodes_to_its_op() {
             Op::HoldPhase(RequestPhase::Prefill),
             Op::ReleasePhase,
             Op::Read(Read::Ttft),
+            Op::Read(Read::Migrations),
+            Op::OslFinish(3, 2_000),
+            Op::KvHitEffective(8.0 * 51.0 / 255.0, 8),
+            Op::Migration,
+            Op::MergeTiming(
+                RemoteTiming {
+                    skew_ms: 2,
+                    prefill_wait_time_ms: None,
+                    prefill_time_ms: Some(5.0),
+                    ttft_ms: None,
+                    total_time_ms: Some(0.0),
+                    kv_hit_rate: Some(1.0),
+                    router_queue_depth: Some(0),
+                    kv_transfer_estimated_latency_ms: None,
+                },
+                40_000_000
+            ),
+            Op::MergeWorkers(RemoteWorkers {
+                prefill: (Some(1), Some(2)),
+                decode: (None, None),
+            }),
         ]
     );
 }
