@@ -11,6 +11,7 @@
 //! * `request_guard`: [`RequestGuard`], in-flight and outcome accounting per request.
 //! * `stream_metrics`: [`StreamMetrics`], TTFT / ITL / osl per chunk.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
+//! * `trace`: the end of a request as a trace (feature `otel`), through the model's tracer.
 
 mod buckets;
 mod describe;
@@ -21,6 +22,7 @@ pub mod names;
 mod request_guard;
 mod series;
 mod stream_metrics;
+mod trace;
 
 #[cfg(feature = "prometheus")]
 pub use buckets::with_default_buckets;
