@@ -73,7 +73,10 @@
 //! * **metrics** (`metrics`): per-worker gauges through the `metrics` facade, and the request
 //!   metrics ([`ModelMetrics`], [`RequestGuard`], [`StreamMetrics`], [`DEFAULT_BUCKETS`]):
 //!   Dynamo's frontend counters, gauges and histograms, fed from the tracker's own stamps so a
-//!   request's histogram samples equal its `nvext.timing`.
+//!   request's histogram samples equal its `nvext.timing`; [`ServedModels`], the registry of
+//!   served models with the `unknown_model` fallback.
+//! * **tower** (`tower`, feature `tower`): a `tower` layer for any HTTP service (axum, hyper)
+//!   that owns each request's tracker, guard, outcome, disconnects, timing headers and trailers.
 //!
 //! * **traces** (`otel`, feature `otel`): each request as an OpenTelemetry trace, a root span
 //!   and its phase spans placed from the same stamps (`otel::RequestTracer`).
@@ -103,7 +106,9 @@ pub use tracker::{Overlap, RequestTracker};
 
 // ---- reports -------------------------------------------------------------------------------
 mod report;
-pub use report::{NvExtResponse, RequestSnapshot, TimingInfo, WorkerIdInfo};
+pub use report::{
+    NvExtResponse, RequestSnapshot, SERVER_TIMING, TimingHeaders, TimingInfo, WorkerIdInfo,
+};
 
 // ---- metrics -------------------------------------------------------------------------------
 mod metrics;
@@ -120,9 +125,14 @@ pub use metrics::{
     ChunkKind, DEFAULT_BUCKETS, Endpoint, ErrorType, INPUT_SEQUENCE_BUCKETS, ITL_BUCKETS,
     InvalidPrefix, KV_HIT_RATE_BUCKETS, KV_TRANSFER_BUCKETS, MAX_ITL_SAMPLES_PER_CHUNK,
     MIGRATION_BUCKETS, ModelMetrics, OUTPUT_SEQUENCE_BUCKETS, Outcome, Prefix,
-    REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, Status, StreamMetrics,
-    TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, default_buckets, names,
+    REQUEST_DURATION_BUCKETS, RequestGuard, RequestType, ServedModel, ServedModels, Status,
+    StreamMetrics, TOKENIZER_LATENCY_BUCKETS, TTFT_BUCKETS, TokenizerOperation, UNKNOWN_MODEL,
+    default_buckets, names,
 };
+
+// ---- tower: one layer per router ----------------------------------------------------------
+#[cfg(all(feature = "tower", not(reqtrack_model)))]
+pub mod tower;
 
 // ---- traces (feature `otel`) ----------------------------------------------------------------
 #[cfg(feature = "otel")]

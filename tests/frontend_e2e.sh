@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# End to end: the frontend example over real HTTP, with clients nobody here wrote.
+# End to end: the frontend (workspace member reqtrack-frontend) over real HTTP, with clients
+# nobody here wrote.
 #
 #  1. bad flags and a busy port: one line on stderr, exit status 2;
-#  2. the README's main command (built-in load, shortened): exit 0, in-flight 0 at the end;
+#  2. the README's main command (built-in load, shortened): exit 0, in-flight and queued 0 at
+#     the end;
 #  3. `--serve` on a loopback port, then the official `openai` Python package (in a venv) sends
 #     a streaming and a non-streaming chat request with the nvext opt-in (tests/openai_client.py);
-#  4. curl: a non-streaming request's Server-Timing header; a `curl -N` stream cut off mid-way,
+#  4. curl: a non-streaming request's Server-Timing header; a stream's Server-Timing trailer
+#     (`TE: trailers`, read with `curl --raw`); a `curl -N` stream cut off mid-way,
 #     whose cancel must show in /metrics (requests_total{error_type="cancelled"},
 #     disconnected_clients) with nothing left in flight;
 #  5. `promtool check metrics` on a scrape (no format error; no lint finding but Dynamo's own
@@ -53,8 +56,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --example frontend
-FRONTEND=./target/release/examples/frontend
+cargo build --release -p reqtrack-frontend
+FRONTEND=./target/release/reqtrack-frontend
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -98,7 +101,8 @@ timeout 120 "$FRONTEND" --duration 3 --qps 50 --listen "127.0.0.1:$LOAD_PORT" --
 cat "$WORK/load.out"
 [ "$rc" -eq 0 ] || { cat "$WORK/load.err"; fail "the built-in load exited $rc"; }
 grep -Eq '^in-flight at the end +0$' "$WORK/load.out" || fail "in-flight not 0 after the built-in load"
-pass "built-in load: exit 0, in-flight 0 at the end"
+grep -Eq '^queued at the end +0$' "$WORK/load.out" || fail "queued not 0 after the built-in load"
+pass "built-in load: exit 0, in-flight and queued 0 at the end"
 
 # ---- 3. the official openai client -------------------------------------------------------------
 PORT=$(free_port)
@@ -119,6 +123,15 @@ SERVER_TIMING=$(grep -i '^server-timing:' "$WORK/headers" | tr -d '\r')
 [ -n "$SERVER_TIMING" ] || fail "no Server-Timing header"
 echo "$SERVER_TIMING"
 pass "non-streaming response carries Server-Timing"
+
+curl -sS --raw --max-time 10 -H 'TE: trailers' "$BASE/v1/chat/completions" -H 'content-type: application/json' \
+  -d "{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true,\"max_tokens\":8}" \
+  >"$WORK/trailer.txt" || fail "the streamed request with TE: trailers"
+grep -q '\[DONE\]' "$WORK/trailer.txt" || fail "the stream with TE: trailers did not finish"
+TRAILER=$(tr -d '\r' <"$WORK/trailer.txt" | sed -n '/^0$/,$p' | grep -i '^server-timing: .*total;dur=' || true)
+[ -n "$TRAILER" ] || { tail -c 400 "$WORK/trailer.txt"; fail "no Server-Timing trailer after the last chunk"; }
+echo "$TRAILER"
+pass "streamed response with TE: trailers ends with a Server-Timing trailer"
 
 fetch "$BASE/metrics" >"$WORK/before.txt"
 cancelled_before=$(metric dynamo_frontend_requests_total 'status="error"' 'error_type="cancelled"' <"$WORK/before.txt")

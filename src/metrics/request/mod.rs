@@ -10,6 +10,8 @@
 //! * `model_metrics`: [`ModelMetrics`], one model's handles, each registered at first use.
 //! * `request_guard`: [`RequestGuard`], in-flight and outcome accounting per request.
 //! * `stream_metrics`: [`StreamMetrics`], TTFT / ITL / osl per chunk.
+//! * `served_models`: [`ServedModels`], one `ModelMetrics` per served model and the
+//!   [`UNKNOWN_MODEL`] fallback.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
 //! * `trace`: the end of a request as a trace (feature `otel`), through the model's tracer.
 
@@ -21,6 +23,7 @@ mod model_metrics;
 pub mod names;
 mod request_guard;
 mod series;
+mod served_models;
 mod stream_metrics;
 mod trace;
 
@@ -35,4 +38,5 @@ pub use labels::{Endpoint, ErrorType, Outcome, RequestType, Status, TokenizerOpe
 pub use model_metrics::ModelMetrics;
 pub use names::{InvalidPrefix, Prefix};
 pub use request_guard::RequestGuard;
+pub use served_models::{ServedModel, ServedModels, UNKNOWN_MODEL};
 pub use stream_metrics::{ChunkKind, MAX_ITL_SAMPLES_PER_CHUNK, StreamMetrics};

@@ -1,17 +1,12 @@
-//! Shared by the frontend's integration tests: the example's server module tree (included
-//! through `#[path]`, so the tests drive the very code the example runs), a frontend on a
-//! loopback port, and reads of its `/metrics`.
+//! Shared by the frontend's integration tests: a frontend on a loopback port, and reads of its
+//! `/metrics`.
 
-// The example's read-outs for its summary (CPU meters, ...) are not used by every test.
+// Not every test uses every helper.
 #![allow(dead_code)]
 
-#[path = "../../examples/frontend/scrape.rs"]
-pub mod scrape;
-#[path = "../../examples/frontend/server.rs"]
-pub mod server;
-
-use server::app::{App, Config};
-use server::telemetry::metric_name;
+use reqtrack_frontend::app::{App, Config};
+use reqtrack_frontend::scrape;
+use reqtrack_frontend::telemetry::metric_name;
 use std::time::Duration;
 use tokio::net::TcpListener;
 

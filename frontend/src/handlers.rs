@@ -1,25 +1,35 @@
 //! `POST /v1/chat/completions` and `POST /v1/completions`, streaming and not.
 //!
-//! Every request is counted once: a refused one through [`Telemetry::reject`], an accepted one
-//! through [`Telemetry::start_request`], ending exactly once with `finish`, `on_error`, or, when
-//! the response is dropped before its end (the client went away), as cancelled. The engine's
-//! receiver lives in the response (the SSE stream, or the handler future for a non-streaming
-//! request), so the same drop stops the simulated worker.
+//! The layer ([`reqtrack::tower`]) owns each request's accounting; a handler only declares
+//! what it alone knows:
 //!
-//! [`Telemetry::reject`]: super::telemetry::Telemetry::reject
-//! [`Telemetry::start_request`]: super::telemetry::Telemetry::start_request
+//! * on entry, its route ([`Tracked::route`]: a client that cuts its upload still counts);
+//! * after parsing: [`Tracked::start`] (model, endpoint, request type), or [`Tracked::refuse`]
+//!   with the error's `ErrorType`;
+//! * per token: a stream's chunk reports its token with [`Tracked::add_tokens`] just before it
+//!   is yielded (the layer observes it when the server takes the frame); a non-streaming
+//!   answer reports each token as the engine produces it ([`Tracked::observe_tokens`]), so
+//!   the last one stamps the finish its `nvext.timing` and headers report;
+//! * a backend failure after a stream's `200`: [`Tracked::set_outcome`].
+//!
+//! The engine's receiver lives in the response (the SSE stream, or the handler future for a
+//! non-streaming request): a client that goes away drops it, which stops the simulated
+//! worker; the layer counts the disconnect.
 
 use super::app::App;
 use super::engine::{self, Event, FinishReason, Job, Prompt};
 use super::error::ApiError;
 use super::headers;
 use super::openai::{self, GenerateRequest, ResponseHead, Usage};
-use super::telemetry::{Arrival, Endpoint, RequestTelemetry};
+use super::telemetry::{Endpoint, GAUGE_REFRESH_TOKENS, request_type};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
+use reqtrack::tower::Tracked;
+use reqtrack::{ErrorType, NvExtResponse, Outcome, RequestTracker};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -28,17 +38,26 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 /// `POST /v1/chat/completions`.
-pub async fn chat_completions(State(app): State<App>, req: Request) -> Response {
-    serve(app, Endpoint::ChatCompletions, req).await
+pub async fn chat_completions(
+    State(app): State<App>,
+    Extension(tracked): Extension<Tracked>,
+    req: Request,
+) -> Response {
+    serve(app, Endpoint::ChatCompletions, tracked, req).await
 }
 
 /// `POST /v1/completions`.
-pub async fn completions(State(app): State<App>, req: Request) -> Response {
-    serve(app, Endpoint::Completions, req).await
+pub async fn completions(
+    State(app): State<App>,
+    Extension(tracked): Extension<Tracked>,
+    req: Request,
+) -> Response {
+    serve(app, Endpoint::Completions, tracked, req).await
 }
 
-async fn serve(app: App, endpoint: Endpoint, req: Request) -> Response {
-    let arrival = Arrival::now();
+async fn serve(app: App, endpoint: Endpoint, tracked: Tracked, req: Request) -> Response {
+    // A client that cuts its upload before the request is parsed still counts, as cancelled.
+    tracked.route(endpoint.label());
     let parsed = match Bytes::from_request(req, &()).await {
         Ok(body) => openai::parse(endpoint, &body, app.model()),
         Err(rejection) => Err(openai::Rejected {
@@ -51,23 +70,17 @@ async fn serve(app: App, endpoint: Endpoint, req: Request) -> Response {
         Ok(req) => req,
         Err(rejected) => {
             let model = rejected.model.as_deref().unwrap_or_default();
-            app.telemetry().reject(
-                arrival,
-                model,
-                endpoint,
-                rejected.stream,
-                rejected.error.kind(),
-            );
+            let kind = rejected.error.kind();
+            tracked.refuse(model, endpoint.label(), request_type(rejected.stream), kind);
             return rejected.error.into_response();
         }
     };
-    let mut rt = app
-        .telemetry()
-        .start_request(arrival, &req.model, endpoint, req.stream);
+    tracked.start(&req.model, endpoint.label(), request_type(req.stream));
+    let tracker = tracked.tracker();
 
     let started = Instant::now();
     let prompt = Prompt::tokenize(&req.prompt);
-    rt.tokenized(started.elapsed());
+    tracker.record_tokenize_latency(started.elapsed());
     let prompt_tokens = prompt.tokens;
     let job = Job {
         prompt,
@@ -76,7 +89,7 @@ async fn serve(app: App, endpoint: Endpoint, req: Request) -> Response {
         itl: app.itl(),
         seed: app.next_seed(),
     };
-    let rx = engine::spawn(app.cluster(), rt.backend(), job);
+    let rx = engine::spawn(app.cluster(), app.telemetry().backend(tracker), job);
     let head = ResponseHead {
         id: app.next_response_id(endpoint),
         created: SystemTime::now()
@@ -87,73 +100,77 @@ async fn serve(app: App, endpoint: Endpoint, req: Request) -> Response {
     };
     let prompt_chars = req.prompt.chars().count();
     if req.stream {
-        let stream = ChunkStream::new(rx, rt, head, &req, prompt_tokens);
+        let stream = ChunkStream::new(rx, app, tracked, head, &req, prompt_tokens);
         (headers::stream_headers(prompt_chars), Sse::new(stream)).into_response()
     } else {
-        unary(rx, rt, head, &req, prompt_tokens, prompt_chars).await
+        unary(rx, app, tracked, head, &req, prompt_tokens, prompt_chars).await
     }
 }
 
-/// Turns token `id` into text, metering the detokenize.
-fn detokenize(rt: &mut RequestTelemetry, id: u32) -> &'static str {
+/// Turns token `id` into text, recording the detokenize latency.
+fn detokenize(tracker: &RequestTracker, id: u32) -> &'static str {
     let started = Instant::now();
     let text = engine::token_text(id);
-    rt.detokenized(started.elapsed());
+    tracker.record_detokenize_latency(started.elapsed());
     text
 }
 
-/// Collects the whole answer, then responds with usage, nvext and the timing headers.
+/// The `nvext` the client asked for; `None` when it asked for none.
+fn nvext(tracker: &RequestTracker, timing: bool, worker_id: bool) -> Option<NvExtResponse> {
+    let nvext = NvExtResponse::from_tracker(tracker, timing, worker_id);
+    (!nvext.is_empty()).then_some(nvext)
+}
+
+/// Collects the whole answer, then responds with usage and nvext (the layer adds the timing
+/// headers).
 async fn unary(
     mut rx: mpsc::Receiver<Event>,
-    mut rt: RequestTelemetry,
+    app: App,
+    tracked: Tracked,
     head: ResponseHead,
     req: &GenerateRequest,
     prompt_tokens: usize,
     prompt_chars: usize,
 ) -> Response {
+    let tracker = tracked.tracker();
     let mut text = String::new();
     let mut completion_tokens = 0u64;
     let reason = loop {
         match rx.recv().await {
             Some(Event::Token(id)) => {
-                text.push_str(detokenize(&mut rt, id));
+                text.push_str(detokenize(tracker, id));
                 completion_tokens += 1;
-                rt.on_chunk(1);
+                tracked.observe_tokens(1);
             }
             Some(Event::Done(reason)) => break reason,
             None => {
-                let error = ApiError::internal("the backend stopped before the end");
-                rt.on_error(error.kind());
-                return error.into_response();
+                return ApiError::internal("the backend stopped before the end").into_response();
             }
         }
     };
-    let mut done = rt.finish();
-    let nvext = done.nvext(req.want_timing, req.want_worker_id);
-    let report = done.report();
+    app.telemetry().observe_finish_gauges(tracker);
     let usage = Usage::new(prompt_tokens as u64, completion_tokens);
     let body = head
         .response(&text, reason.as_str(), usage)
-        .with_nvext(nvext);
-    (
-        headers::unary_headers(&report, prompt_chars, prompt_tokens),
-        axum::Json(body),
-    )
-        .into_response()
+        .with_nvext(nvext(tracker, req.want_timing, req.want_worker_id));
+    (headers::unary_headers(prompt_chars), axum::Json(body)).into_response()
 }
 
 /// The SSE body: one chunk per token, then the final chunk (finish reason, `nvext.timing`), the
-/// usage chunk when asked, and `[DONE]`. Dropping it before the end ends the request as
-/// cancelled and stops the engine.
+/// usage chunk when asked, and `[DONE]`. Dropping it before the end stops the engine (and the
+/// layer counts the disconnect).
 struct ChunkStream {
     rx: mpsc::Receiver<Event>,
-    rt: Option<RequestTelemetry>,
+    app: App,
+    tracked: Tracked,
     head: ResponseHead,
     include_usage: bool,
     want_timing: bool,
     want_worker_id: bool,
     prompt_tokens: u64,
     completion_tokens: u64,
+    /// The engine's stream ended.
+    ended: bool,
     /// Events ready to send (the tail of the stream).
     pending: VecDeque<SseEvent>,
 }
@@ -161,45 +178,50 @@ struct ChunkStream {
 impl ChunkStream {
     fn new(
         rx: mpsc::Receiver<Event>,
-        rt: RequestTelemetry,
+        app: App,
+        tracked: Tracked,
         head: ResponseHead,
         req: &GenerateRequest,
         prompt_tokens: usize,
     ) -> Self {
         Self {
             rx,
-            rt: Some(rt),
+            app,
+            tracked,
             head,
             include_usage: req.include_usage,
             want_timing: req.want_timing,
             want_worker_id: req.want_worker_id,
             prompt_tokens: prompt_tokens as u64,
             completion_tokens: 0,
+            ended: false,
             pending: VecDeque::new(),
         }
     }
 
-    /// The chunk for token `id`; `None` once the request has ended.
-    fn token_chunk(&mut self, id: u32) -> Option<SseEvent> {
-        let rt = self.rt.as_mut()?;
-        let text = detokenize(rt, id);
+    /// The chunk for token `id`, its token reported to the layer.
+    fn token_chunk(&mut self, id: u32) -> SseEvent {
+        let tracker = self.tracked.tracker();
+        let text = detokenize(tracker, id);
         let first = self.completion_tokens == 0;
+        // The tracker's osl trails by this chunk: the layer stamps it when the server takes it.
+        if !first && self.completion_tokens % GAUGE_REFRESH_TOKENS == 0 {
+            self.app.telemetry().observe_finish_gauges(tracker);
+        }
         self.completion_tokens += 1;
-        rt.on_chunk(1);
         // The worker ids are known once decode started: they ride on the first chunk.
-        let nvext = if first && self.want_worker_id {
-            rt.nvext(false, true)
-        } else {
-            None
-        };
-        Some(json_event(
-            &self.head.chunk(text, first, None).with_nvext(nvext),
-        ))
+        let nvext = nvext(tracker, false, first && self.want_worker_id);
+        let event = json_event(&self.head.chunk(text, first, None).with_nvext(nvext));
+        self.tracked.add_tokens(1);
+        event
     }
 
-    fn end(&mut self, rt: RequestTelemetry, reason: FinishReason) {
-        let mut done = rt.finish();
-        let nvext = done.nvext(self.want_timing, self.want_worker_id);
+    /// The engine finished: the final chunk (its `nvext.timing` has the finish the last token
+    /// chunk stamped), the usage chunk, `[DONE]`.
+    fn end(&mut self, reason: FinishReason) {
+        let tracker = self.tracked.tracker();
+        self.app.telemetry().observe_finish_gauges(tracker);
+        let nvext = nvext(tracker, self.want_timing, self.want_worker_id);
         let last = self
             .head
             .chunk("", self.completion_tokens == 0, Some(reason.as_str()))
@@ -213,9 +235,11 @@ impl ChunkStream {
         self.pending.push_back(SseEvent::default().data("[DONE]"));
     }
 
-    fn fail(&mut self, rt: RequestTelemetry) {
+    /// The engine stopped without finishing: an error event after the `200`.
+    fn fail(&mut self) {
         let error = ApiError::internal("the backend stopped before the end");
-        rt.on_error(error.kind());
+        self.tracked
+            .set_outcome(Outcome::Error(ErrorType::Internal));
         self.pending
             .push_back(SseEvent::default().data(error.to_json()));
         self.pending.push_back(SseEvent::default().data("[DONE]"));
@@ -237,20 +261,18 @@ impl Stream for ChunkStream {
             if let Some(event) = this.pending.pop_front() {
                 return Poll::Ready(Some(Ok(event)));
             }
-            if this.rt.is_none() {
+            if this.ended {
                 return Poll::Ready(None);
             }
             match ready!(this.rx.poll_recv(cx)) {
-                Some(Event::Token(id)) => return Poll::Ready(this.token_chunk(id).map(Ok)),
+                Some(Event::Token(id)) => return Poll::Ready(Some(Ok(this.token_chunk(id)))),
                 Some(Event::Done(reason)) => {
-                    if let Some(rt) = this.rt.take() {
-                        this.end(rt, reason);
-                    }
+                    this.ended = true;
+                    this.end(reason);
                 }
                 None => {
-                    if let Some(rt) = this.rt.take() {
-                        this.fail(rt);
-                    }
+                    this.ended = true;
+                    this.fail();
                 }
             }
         }

@@ -1,24 +1,23 @@
-//! `cargo run --release --example frontend`
+//! `cargo run --release -p reqtrack-frontend`
 //!
 //! An OpenAI-compatible frontend (axum) over a simulated disaggregated cluster, every request
-//! tracked by a `reqtrack::RequestTracker` and counted in Dynamo's frontend metrics. By default
+//! tracked by `reqtrack`'s tower layer and counted in Dynamo's frontend metrics. By default
 //! it listens on `--listen` (127.0.0.1:8000), drives itself for `--duration` seconds with real
 //! HTTP clients (reqwest; open-loop Poisson arrivals, streaming, a few deliberate disconnects
 //! and bad requests), and prints a summary: client-measured TTFT / ITL / total next to the
-//! tracker's, requests by status on both sides, KV hit rate, in-flight at the end (must be 0),
-//! requests/s, chunks/s and CPU. `--serve` serves until Ctrl-C with no load.
+//! tracker's, requests by status on both sides, KV hit rate, in-flight, queued and busy
+//! workers at the end (each must be 0), requests/s, chunks/s and the process CPU. `--serve` serves until Ctrl-C with no load.
 //!
-//! Exit status: 0; 1 if requests were still in flight at the end or the runtime failed; 2 on a
+//! Exit status: 0; 1 if requests were still in flight or queued, or workers busy, at the end,
+//! or the runtime failed; 2 on a
 //! bad flag or an address that cannot be bound (one line on stderr).
 
 mod cli;
 mod load;
-mod scrape;
-mod server;
 mod summary;
 
-use server::app::{App, Config};
-use server::meter;
+use reqtrack_frontend::app::{App, Config};
+use reqtrack_frontend::meter;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -116,7 +115,6 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
         cli.model, cli.duration, cli.qps, cli.prefill_workers, cli.decode_workers, cli.dp_ranks
     );
     let cpu_start = meter::process_cpu_nanos();
-    let spent_start = app.telemetry().spent();
     let start = Instant::now();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let collector = tokio::spawn(summary::collect(rx, start));
@@ -138,11 +136,6 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
     let cpu_ns = cpu_start
         .zip(meter::process_cpu_nanos())
         .map(|(a, b)| b.saturating_sub(a));
-    let spent_end = app.telemetry().spent();
-    let spent = meter::SpentTotals {
-        tracker_ns: spent_end.tracker_ns - spent_start.tracker_ns,
-        metrics_ns: spent_end.metrics_ns - spent_start.metrics_ns,
-    };
     let Ok(stats) = collector.await else {
         eprintln!("error: the collector failed");
         return ExitCode::from(1);
@@ -161,7 +154,6 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
         elapsed,
         sent,
         cpu_ns,
-        spent,
         conflicts: app.telemetry().worker_conflicts(),
     };
     stats.print(&run, &server);
@@ -170,10 +162,10 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
             println!("{json}");
         }
     }
-    if server.inflight != 0.0 || server.workers_busy != 0 {
+    if server.inflight != 0.0 || server.queued != 0.0 || server.workers_busy != 0 {
         eprintln!(
-            "error: {} requests still in flight, {} holding a worker",
-            server.inflight, server.workers_busy
+            "error: {} requests still in flight, {} queued, {} holding a worker",
+            server.inflight, server.queued, server.workers_busy
         );
         return ExitCode::from(1);
     }

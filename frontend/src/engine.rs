@@ -1,7 +1,7 @@
 //! The simulated backend serving one request: route by prefix overlap, prefill in a background
 //! task that holds the phase permit until it has recorded its worker, KV transfer, then decode
 //! streaming token ids at a set pace. The engine stamps no osl or finish: the response stream
-//! does, per chunk (see `telemetry`).
+//! does, per chunk, through the layer (see `telemetry`).
 //!
 //! The engine runs as its own task and talks to the HTTP side through a bounded channel. When
 //! the receiver goes away (the client disconnected) the engine stops at once: it waits on

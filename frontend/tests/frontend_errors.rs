@@ -2,10 +2,10 @@
 //! `dynamo_frontend_requests_total{status="error",error_type=…}`, and leaves nothing in flight.
 //! One test per case, each against its own frontend on a loopback port.
 
-mod frontend_common;
+mod common;
 
-use frontend_common::server::telemetry::UNKNOWN_MODEL;
-use frontend_common::{MODEL, TestServer};
+use common::{MODEL, TestServer};
+use reqtrack::UNKNOWN_MODEL;
 use reqtrack::names::{INFLIGHT_REQUESTS, REQUESTS_TOTAL};
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ async fn expect_counted(
     error_type: &str,
 ) {
     let text = server.metrics().await;
-    let total = |labels: &[(&str, &str)]| frontend_common::sum(&text, REQUESTS_TOTAL, labels);
+    let total = |labels: &[(&str, &str)]| common::sum(&text, REQUESTS_TOTAL, labels);
     assert_eq!(total(&[]), 1.0, "one request counted in all:\n{text}");
     assert_eq!(
         total(&[
@@ -54,7 +54,7 @@ async fn expect_counted(
         1.0,
         "counted under its labels:\n{text}"
     );
-    assert_eq!(frontend_common::sum(&text, INFLIGHT_REQUESTS, &[]), 0.0);
+    assert_eq!(common::sum(&text, INFLIGHT_REQUESTS, &[]), 0.0);
 }
 
 fn chat(extra: Value) -> String {
@@ -225,4 +225,38 @@ async fn wrong_method_is_405_json_and_not_a_counted_request() {
     let s = TestServer::start().await;
     expect_error(s.get(CHAT).await, 405, "method_not_allowed").await;
     assert_eq!(s.metric(REQUESTS_TOTAL, &[]).await, 0.0);
+}
+
+/// Review finding: a client that disconnected while uploading its body was counted as a
+/// `validation` error (`invalid_body`). It is a disconnect: `cancelled`, counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_cut_mid_body_is_cancelled_not_validation() {
+    use reqtrack::names::{DISCONNECTED_CLIENTS, QUEUED_REQUESTS};
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start().await;
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {CHAT} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"model\": \"{MODEL}\""
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // Nothing observable says the handler is waiting for the rest of the body; give the server
+    // a moment to call it (a cut before that is not a request at all, and this test would fail
+    // by timing out below, never pass wrongly).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(tcp);
+    let text = s
+        .wait_for_metrics("the cut upload counted, nothing in flight", |t| {
+            // The outcome is counted before the guard's gauges come down: wait for both.
+            common::sum(t, REQUESTS_TOTAL, &[]) >= 1.0
+                && common::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
+        })
+        .await;
+    expect_counted(&s, UNKNOWN_MODEL, "chat_completions", "unary", "cancelled").await;
+    assert_eq!(common::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0, "{text}");
+    assert_eq!(common::sum(&text, QUEUED_REQUESTS, &[]), 0.0, "{text}");
+    assert_eq!(
+        common::sum(&text, REQUESTS_TOTAL, &[("error_type", "validation")]),
+        0.0
+    );
 }

@@ -1,18 +1,19 @@
 //! The frontend's answers and metrics for well-formed requests, streaming and not, and for
 //! clients that go away mid-request. Each test runs its own frontend on a loopback port.
 
-mod frontend_common;
+mod common;
 
-use frontend_common::server::headers::{server_timing, tgi_stages};
-use frontend_common::server::telemetry::{TimingReport, metric_name};
-use frontend_common::{MODEL, TestServer, scrape, sse_data};
+use common::{MODEL, TestServer, sse_data};
 use futures_util::StreamExt;
 use reqtrack::DEFAULT_BUCKETS;
+use reqtrack::TimingHeaders;
 use reqtrack::names::{
     DISCONNECTED_CLIENTS, INFLIGHT_REQUESTS, INTER_TOKEN_LATENCY_SECONDS, MODEL_CANCELLATION_TOTAL,
     OUTPUT_SEQUENCE_TOKENS, OUTPUT_TOKENS_TOTAL, QUEUED_REQUESTS, REQUESTS_TOTAL,
     TIME_TO_FIRST_TOKEN_SECONDS,
 };
+use reqtrack_frontend::scrape;
+use reqtrack_frontend::telemetry::metric_name;
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
@@ -174,45 +175,46 @@ async fn non_streaming_response_has_server_timing_and_tgi_headers() {
 
 #[test]
 fn server_timing_lists_the_known_stages_in_milliseconds() {
-    let report = TimingReport {
+    let report = TimingHeaders {
         queue_ms: Some(1.2),
         prefill_ms: Some(8.5),
         ttft_ms: Some(9.7),
         decode_ms: Some(100.1),
         total_ms: Some(120.3),
         tokenize_ms: Some(0.4),
+        prompt_tokens: None,
         output_tokens: 50,
     };
     assert_eq!(
-        server_timing(&report),
+        report.server_timing(),
         "queue;dur=1.200, prefill;dur=8.500, ttft;dur=9.700, decode;dur=100.100, total;dur=120.300"
     );
-    let unreached = TimingReport {
+    let unreached = TimingHeaders {
         queue_ms: Some(0.5),
         total_ms: Some(2.0),
-        ..TimingReport::default()
+        ..TimingHeaders::default()
     };
     assert_eq!(
-        server_timing(&unreached),
+        unreached.server_timing(),
         "queue;dur=0.500, total;dur=2.000"
     );
 }
 
 #[test]
 fn tgi_stages_are_disjoint_and_add_up_to_the_total() {
-    let report = TimingReport {
+    let report = TimingHeaders {
         queue_ms: Some(1.5),
         total_ms: Some(120.0),
         tokenize_ms: Some(0.5),
-        ..TimingReport::default()
+        ..TimingHeaders::default()
     };
-    assert_eq!(tgi_stages(&report), (0.5, 1.0, 118.5));
+    assert_eq!(report.tgi_stages(), (0.5, 1.0, 118.5));
     // A tokenize longer than the wait before prefill is clamped, never negative.
-    let odd = TimingReport {
+    let odd = TimingHeaders {
         tokenize_ms: Some(5.0),
         ..report
     };
-    assert_eq!(tgi_stages(&odd), (1.5, 0.0, 118.5));
+    assert_eq!(odd.tgi_stages(), (1.5, 0.0, 118.5));
 }
 
 // ---- streaming ------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ async fn a_finished_stream_is_counted_with_ttft_itl_and_sequence_lengths() {
     let body = chat(json!({ "stream": true, "max_tokens": 40, "ignore_eos": true }));
     let _ = s.post(CHAT, body).await.text().await.unwrap();
     let text = s.metrics().await;
-    let sum = |name: &str, labels: &[(&str, &str)]| frontend_common::sum(&text, name, labels);
+    let sum = |name: &str, labels: &[(&str, &str)]| common::sum(&text, name, labels);
     let success = [
         ("model", MODEL),
         ("endpoint", "chat_completions"),
@@ -379,21 +381,21 @@ async fn expect_cancelled(s: &TestServer, request_type: &str) {
     ];
     let text = s
         .wait_for_metrics("the cancel and in-flight back to 0", |t| {
-            frontend_common::sum(t, REQUESTS_TOTAL, &cancelled) == 1.0
-                && frontend_common::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
+            common::sum(t, REQUESTS_TOTAL, &cancelled) == 1.0
+                && common::sum(t, INFLIGHT_REQUESTS, &[]) == 0.0
         })
         .await;
     assert_eq!(
-        frontend_common::sum(&text, REQUESTS_TOTAL, &[]),
+        common::sum(&text, REQUESTS_TOTAL, &[]),
         1.0,
         "nothing else counted"
     );
-    assert_eq!(frontend_common::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0);
+    assert_eq!(common::sum(&text, DISCONNECTED_CLIENTS, &[]), 1.0);
     assert_eq!(
-        frontend_common::sum(&text, MODEL_CANCELLATION_TOTAL, &[("model", MODEL)]),
+        common::sum(&text, MODEL_CANCELLATION_TOTAL, &[("model", MODEL)]),
         1.0
     );
-    assert_eq!(frontend_common::sum(&text, QUEUED_REQUESTS, &[]), 0.0);
+    assert_eq!(common::sum(&text, QUEUED_REQUESTS, &[]), 0.0);
     // The engine stopped: it no longer holds any worker (bounded wait for its task to see it).
     for _ in 0..500 {
         if s.app.cluster().busy() == 0 {

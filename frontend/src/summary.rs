@@ -7,11 +7,10 @@
 //! client percentile minus the server percentile.
 
 use crate::load::{ClientStatus, Outcome, Sent};
-use crate::scrape;
-use crate::server::meter::SpentTotals;
-use crate::server::telemetry::metric_name;
 use hdrhistogram::Histogram;
 use reqtrack::names;
+use reqtrack_frontend::scrape;
+use reqtrack_frontend::telemetry::metric_name;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -189,8 +188,6 @@ pub struct RunFigures {
     pub sent: Sent,
     /// Process CPU over the run (server and clients), ns.
     pub cpu_ns: Option<u64>,
-    /// Time inside tracker and metrics calls over the run.
-    pub spent: SpentTotals,
     /// Worker conflicts the trackers counted.
     pub conflicts: u64,
 }
@@ -274,31 +271,19 @@ impl Stats {
             "{:<38}{:>10}",
             "workers busy at the end", server.workers_busy
         );
-        self.print_cpu(run, done);
+        self.print_cpu(run);
     }
 
-    fn print_cpu(&self, run: &RunFigures, done: u64) {
-        let per_req = |ns: u64| ns as f64 / done.max(1) as f64 / 1000.0;
+    fn print_cpu(&self, run: &RunFigures) {
         let Some(cpu) = run.cpu_ns else {
             println!("{:<38}{:>10}", "process CPU", "unknown");
             return;
         };
-        let share = |ns: u64| 100.0 * ns as f64 / cpu.max(1) as f64;
         println!(
             "{:<38}{:>10.2} s  ({:.0}% of one core; server and clients)",
             "process CPU",
             cpu as f64 / 1e9,
             100.0 * cpu as f64 / 1e9 / run.elapsed.as_secs_f64()
         );
-        for (name, ns) in [
-            ("tracker CPU", run.spent.tracker_ns),
-            ("request metrics CPU", run.spent.metrics_ns),
-        ] {
-            println!(
-                "{name:<38}{:>10.2} us/request  ({:.2}% of process CPU)",
-                per_req(ns),
-                share(ns)
-            );
-        }
     }
 }

@@ -128,7 +128,8 @@ impl App {
         format!("{prefix}-{:016x}", fastrand::u64(..))
     }
 
-    /// The routes, with the body limit.
+    /// The routes, with the body limit, all inside the tracking layer (a route whose handler
+    /// declares nothing, `/health` say, is not counted).
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/chat/completions", post(handlers::chat_completions))
@@ -139,6 +140,7 @@ impl App {
             .fallback(route_not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(self.telemetry().layer())
             .with_state(self.clone())
     }
 
@@ -157,9 +159,23 @@ impl App {
             // Best effort: without it the answers are only slower, never wrong.
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, self.router())
+        // The histograms are drained at every scrape and each second, so memory stays
+        // bounded when nobody scrapes.
+        let upkeep = {
+            let telemetry = self.telemetry().clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    telemetry.upkeep();
+                }
+            })
+        };
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        upkeep.abort();
+        served
     }
 }
 
