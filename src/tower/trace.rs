@@ -47,3 +47,39 @@ impl Extractor for HeaderExtractor<'_> {
 pub(super) fn extract(propagator: &dyn TextMapPropagator, headers: &HeaderMap) -> Context {
     propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_read_case_blind_and_values_that_are_not_text_are_absent() {
+        let mut h = HeaderMap::new();
+        h.insert("traceparent", "00-ab-cd-01".parse().unwrap());
+        h.append("tracestate", "a=1".parse().unwrap());
+        h.append("tracestate", "b=2".parse().unwrap());
+        h.insert("x-bin", http::HeaderValue::from_bytes(b"\xff").unwrap());
+        let e = HeaderExtractor(&h);
+        assert_eq!(e.get("TraceParent"), Some("00-ab-cd-01"));
+        assert_eq!(e.get_all("tracestate"), Some(vec!["a=1", "b=2"]));
+        assert_eq!(e.get("x-bin"), None);
+        assert_eq!(e.get_all("x-bin"), None);
+        assert_eq!(e.get("missing"), None);
+        assert_eq!(e.keys().len(), 3);
+    }
+
+    #[test]
+    fn the_w3c_propagator_reads_a_traceparent_and_nothing_without_one() {
+        use opentelemetry::trace::TraceContextExt;
+        let p = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+        let mut h = HeaderMap::new();
+        assert!(!extract(&p, &h).span().span_context().is_valid());
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        h.insert("traceparent", header.parse().unwrap());
+        let cx = extract(&p, &h);
+        let remote = cx.span().span_context().clone();
+        assert!(remote.is_valid() && remote.is_remote() && remote.is_sampled());
+        let parent = opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap();
+        assert_eq!(remote.span_id(), parent);
+    }
+}
