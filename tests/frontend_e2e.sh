@@ -93,6 +93,7 @@ expect_usage_error() {
 BUSY_PORT=$(free_port)
 expect_usage_error --qps abc
 expect_usage_error --no-such-flag
+expect_usage_error --serve --otlp-endpoint localhost:4318
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$BUSY_PORT" &
 BLOCKER=$!
 sleep 0.5
