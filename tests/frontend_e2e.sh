@@ -15,10 +15,15 @@
 #     `tokenizer_latency_ms` name);
 #  6. a real Prometheus server scrapes /metrics while curl sends traffic, and
 #     histogram_quantile(0.5, sum by (le) (rate(…time_to_first_token_seconds_bucket[30s])))
-#     must return a number through its HTTP API.
+#     must return a number through its HTTP API;
+#  7. traces: a second frontend with `--otlp-endpoint` exports to tests/otlp_receiver.py (OTLP/HTTP
+#     protobuf decoded by the official `opentelemetry-proto` package; no Collector or Jaeger is
+#     installable here), and tests/otlp_check.py sends chat requests with the `openai` client,
+#     each with its own `traceparent`, and checks each request's root, phase spans, parent ids
+#     and that every duration equals the nvext.timing figure the client read.
 #
 # Installs what is missing with apt-get (prometheus for promtool + prometheus, curl,
-# python3-venv) and pip (openai, into target/e2e-venv). Everything on 127.0.0.1, every loop
+# python3-venv) and pip (openai and opentelemetry-proto, into target/e2e-venv). Everything on 127.0.0.1, every loop
 # bounded, every process stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +50,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; rm -rf "$VENV"; python3 -m venv "$VENV"; }
 fi
 "$VENV/bin/python" -c 'import openai' 2>/dev/null || "$VENV/bin/pip" install -q openai
+"$VENV/bin/python" -c 'import opentelemetry.proto' 2>/dev/null || "$VENV/bin/pip" install -q opentelemetry-proto
 echo "openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)')"
 
 WORK=$(mktemp -d)
@@ -87,6 +93,7 @@ expect_usage_error() {
 BUSY_PORT=$(free_port)
 expect_usage_error --qps abc
 expect_usage_error --no-such-flag
+expect_usage_error --serve --otlp-endpoint localhost:4318
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$BUSY_PORT" &
 BLOCKER=$!
 sleep 0.5
@@ -206,5 +213,21 @@ echo "prometheus query: $QUERY"
 echo "prometheus result: $out"
 [ -n "$value" ] || { tail -20 "$WORK/prometheus.log"; fail "the TTFT median query returned no number"; }
 pass "Prometheus: median TTFT over 30 s = $value s"
+
+# ---- 7. traces over OTLP/HTTP -------------------------------------------------------------------
+"$VENV/bin/python" tests/otlp_receiver.py --port-file "$WORK/otlp.port" --out "$WORK/spans.jsonl" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$WORK/otlp.port" ] && break; sleep 0.1; done
+[ -s "$WORK/otlp.port" ] || fail "the OTLP receiver did not come up"
+TRACED_PORT=$(free_port)
+TRACED="http://127.0.0.1:$TRACED_PORT"
+OTEL_BSP_SCHEDULE_DELAY=200 "$FRONTEND" --serve --model "$MODEL" --listen "127.0.0.1:$TRACED_PORT" \
+  --otlp-endpoint "http://127.0.0.1:$(cat "$WORK/otlp.port")/v1/traces" 2>"$WORK/traced.err" &
+PIDS+=($!)
+for _ in $(seq 1 50); do fetch "$TRACED/health" >/dev/null 2>&1 && break; sleep 0.2; done
+fetch "$TRACED/health" >/dev/null || fail "the traced frontend did not come up"
+"$VENV/bin/python" tests/otlp_check.py --base-url "$TRACED/v1" --model "$MODEL" \
+  --spans "$WORK/spans.jsonl" --show "$WORK/trace.json" || fail "the OTLP trace checks"
+pass "OTLP traces: root + queue/prefill/kv_transfer/decode per request, parent = traceparent, durations = nvext.timing"
 
 echo "frontend e2e: $PASSED passed, 0 failed"

@@ -1,5 +1,7 @@
 //! Cost of an unsampled request (feature `otel`): when the sampler drops it, the emission builds
-//! nothing beyond the decision, proven with the counting allocator: no span, no allocation.
+//! nothing beyond the decision, proven with the counting allocator: no span, no allocation;
+//! through the request-metrics layer's hook too (a model with a tracer, a guard with a trace
+//! parent): a whole request, chunks included, still allocates nothing after its model's first.
 
 #![cfg(not(reqtrack_model))]
 
@@ -7,13 +9,18 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::Sampler;
 use reqtrack::otel::{RequestSpans, RequestTracer};
-use reqtrack::{Endpoint, ErrorType, Outcome, RequestType};
+use reqtrack::{
+    Endpoint, ErrorType, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker, RequestType,
+};
 use reqtrack_check::alloc::{CountingAlloc, allocations};
+use reqtrack_check::recorder::TallyRecorder;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 mod otel_common;
 
-use otel_common::{MODEL, full_request, pipeline};
+use otel_common::{MODEL, at, full_request, pipeline};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -37,14 +44,19 @@ fn an_unsampled_request_builds_no_span_and_allocates_nothing() {
     assert!(p.spans().is_empty());
 }
 
-#[test]
-fn a_request_under_an_unsampled_traceparent_allocates_nothing() {
-    let p = pipeline(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+/// The context of an incoming `traceparent` whose sampled flag is off.
+fn unsampled_parent() -> opentelemetry::Context {
     let headers = HashMap::from([(
         "traceparent".to_string(),
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".to_string(),
     )]);
-    let parent = TraceContextPropagator::new().extract(&headers);
+    TraceContextPropagator::new().extract(&headers)
+}
+
+#[test]
+fn a_request_under_an_unsampled_traceparent_allocates_nothing() {
+    let p = pipeline(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+    let parent = unsampled_parent();
     let (t, _) = full_request();
     let request = RequestSpans::new(
         MODEL,
@@ -57,6 +69,38 @@ fn a_request_under_an_unsampled_traceparent_allocates_nothing() {
         let (recorded, n) = allocations(|| p.tracer.emit_request(&request, &t));
         assert!(!recorded);
         assert_eq!(n, 0, "an unsampled request allocated");
+    }
+    assert!(p.spans().is_empty());
+}
+
+#[test]
+fn an_unsampled_request_through_the_guard_allocates_nothing_after_its_models_first() {
+    let p = pipeline(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+    let recorder = Arc::new(TallyRecorder::default());
+    let m = ModelMetrics::with_recorder(&Prefix::default(), MODEL, recorder);
+    let m = Arc::new(m.with_tracer(p.shared()));
+    // One streamed request from guard to end, with a trace parent (moved in, not copied).
+    let request = |t: &Arc<RequestTracker>, t0: Instant, parent| {
+        let g = RequestGuard::new(
+            m.clone(),
+            t.clone(),
+            Endpoint::ChatCompletions,
+            RequestType::Stream,
+        );
+        let mut s = g.with_trace_parent(parent).into_stream();
+        for i in 0..20 {
+            s.observe_chunk(2, at(t0, 1_000_000 * (10 + i)));
+        }
+        s.finish(Outcome::Success);
+    };
+    let t0 = Instant::now();
+    let first = Arc::new(RequestTracker::with_received_at(t0, 0));
+    request(&first, t0, opentelemetry::Context::new()); // the model's first: registers its series
+
+    for parent in [opentelemetry::Context::new(), unsampled_parent()] {
+        let t = Arc::new(RequestTracker::with_received_at(t0, 0));
+        let ((), n) = allocations(|| request(&t, t0, parent));
+        assert_eq!(n, 0, "an unsampled request allocated through the guard");
     }
     assert!(p.spans().is_empty());
 }

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::BuildError;
+use reqtrack::otel::RequestTracer;
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
@@ -77,7 +78,23 @@ pub struct App {
 impl App {
     /// A frontend for `config`, with its own metrics recorder.
     pub fn new(config: Config) -> Result<Self, BuildError> {
-        let telemetry = Telemetry::new(std::slice::from_ref(&config.model))?;
+        Self::build(config, None)
+    }
+
+    /// [`new`](Self::new), each request also a trace through `tracer`, as a child of its
+    /// incoming W3C `traceparent` (see [`Telemetry::new`]).
+    pub fn with_tracer(
+        config: Config,
+        tracer: Arc<dyn RequestTracer + Send + Sync>,
+    ) -> Result<Self, BuildError> {
+        Self::build(config, Some(tracer))
+    }
+
+    fn build(
+        config: Config,
+        tracer: Option<Arc<dyn RequestTracer + Send + Sync>>,
+    ) -> Result<Self, BuildError> {
+        let telemetry = Telemetry::new(std::slice::from_ref(&config.model), tracer)?;
         let cluster = Arc::new(Cluster::new(
             config.prefill_workers,
             config.decode_workers,

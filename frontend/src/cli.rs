@@ -51,6 +51,10 @@ pub struct Cli {
     /// Seed for the simulated workload.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Export every request as a trace with OTLP over HTTP/protobuf to this traces URL (e.g. an
+    /// OpenTelemetry Collector's `http://HOST:4318/v1/traces`); off by default.
+    #[arg(long, value_name = "URL", value_parser = http_url)]
+    pub otlp_endpoint: Option<String>,
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {
@@ -59,6 +63,14 @@ fn positive_f64(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err("must be a positive number up to 1e6".into())
+    }
+}
+
+fn http_url(s: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = s.parse().map_err(|e| format!("{e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(s.to_owned()),
+        _ => Err("must be an http:// or https:// URL with a host".into()),
     }
 }
 

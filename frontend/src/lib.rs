@@ -12,7 +12,8 @@
 //!
 //! The rest is the simulation and the OpenAI wire format: [`openai`], [`error`], [`headers`]
 //! (TGI's non-timing headers), [`engine`], [`cluster`]; [`scrape`] reads `/metrics` for the
-//! load generator's summary and the tests; [`meter`] reads the process CPU.
+//! load generator's summary and the tests; [`meter`] reads the process CPU; [`traces`] is the
+//! `--otlp-endpoint` export.
 
 pub mod app;
 pub mod cluster;
@@ -24,3 +25,4 @@ pub mod meter;
 pub mod openai;
 pub mod scrape;
 pub mod telemetry;
+pub mod traces;

@@ -7,6 +7,7 @@
 //! and bad requests), and prints a summary: client-measured TTFT / ITL / total next to the
 //! tracker's, requests by status on both sides, KV hit rate, in-flight, queued and busy
 //! workers at the end (each must be 0), requests/s, chunks/s and the process CPU. `--serve` serves until Ctrl-C with no load.
+//! `--otlp-endpoint URL` also exports every request as a trace (OTLP over HTTP/protobuf).
 //!
 //! Exit status: 0; 1 if requests were still in flight or queued, or workers busy, at the end,
 //! or the runtime failed; 2 on a
@@ -18,12 +19,23 @@ mod summary;
 
 use reqtrack_frontend::app::{App, Config};
 use reqtrack_frontend::meter;
+use reqtrack_frontend::traces::OtlpTraces;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
     let cli = cli::parse();
+    // Built outside the runtime: the exporter's blocking HTTP client and the batch processor
+    // run on threads of their own.
+    let traces = match cli.otlp_endpoint.as_deref().map(OtlpTraces::new) {
+        None => None,
+        Some(Ok(traces)) => Some(traces),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -34,10 +46,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli, traces.as_ref()));
+    drop(runtime);
+    // What the batch still holds goes out now; an unreachable collector is not the
+    // frontend's failure.
+    if let Some(Err(e)) = traces.map(|t| t.shutdown()) {
+        eprintln!("warning: {e}");
+    }
+    code
 }
 
-async fn run(cli: cli::Cli) -> ExitCode {
+async fn run(cli: cli::Cli, traces: Option<&OtlpTraces>) -> ExitCode {
     let listener = match TcpListener::bind(cli.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -53,7 +72,11 @@ async fn run(cli: cli::Cli) -> ExitCode {
         itl: Duration::from_secs_f64(cli.itl_ms / 1000.0),
         seed: cli.seed,
     };
-    let app = match App::new(config) {
+    let built = match traces {
+        Some(t) => App::with_tracer(config, t.tracer()),
+        None => App::new(config),
+    };
+    let app = match built {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: cannot build the metrics recorder: {e}");

@@ -19,6 +19,8 @@
 //! would move osl backwards: it is last-write-wins).
 
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqtrack::otel::RequestTracer;
 use reqtrack::tower::TrackLayer;
 use reqtrack::{
     OwnedPhasePermit, Prefix, RequestPhase, RequestTracker, RequestType, ServedModels,
@@ -70,28 +72,48 @@ pub const fn request_type(streaming: bool) -> RequestType {
 pub struct Telemetry {
     handle: PrometheusHandle,
     models: Arc<ServedModels>,
+    /// The models have a tracer: the layer extracts `traceparent`.
+    traced: bool,
     conflicts: Arc<AtomicU64>,
 }
 
 impl Telemetry {
     /// A recorder with the library's default buckets, and the registry of `models` (plus
     /// `unknown_model`) inside it.
-    pub fn new(models: &[String]) -> Result<Self, BuildError> {
+    ///
+    /// With `tracer`, each request is also a trace ([`ServedModels::with_tracer`]) and the
+    /// layer honours the incoming W3C `traceparent` (the SDK's `TraceContextPropagator`).
+    pub fn new(
+        models: &[String],
+        tracer: Option<Arc<dyn RequestTracer + Send + Sync>>,
+    ) -> Result<Self, BuildError> {
         let prefix = Prefix::default();
         let recorder =
             reqtrack::with_default_buckets(PrometheusBuilder::new(), &prefix)?.build_recorder();
         let handle = recorder.handle();
         let models = ServedModels::with_recorder(Arc::new(recorder), &prefix, models);
+        let traced = tracer.is_some();
+        let models = match tracer {
+            Some(tracer) => models.with_tracer(tracer),
+            None => models,
+        };
         Ok(Self {
             handle,
             models: Arc::new(models),
+            traced,
             conflicts: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// The layer the router wears.
+    /// The layer the router wears; with a tracer, it extracts each request's W3C trace
+    /// context.
     pub fn layer(&self) -> TrackLayer {
-        TrackLayer::new(Arc::clone(&self.models))
+        let layer = TrackLayer::new(Arc::clone(&self.models));
+        if self.traced {
+            layer.trace_propagator(Arc::new(TraceContextPropagator::new()))
+        } else {
+            layer
+        }
     }
 
     /// The Prometheus text exposition of every metric.

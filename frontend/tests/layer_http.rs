@@ -4,27 +4,13 @@
 
 mod layer;
 
-use layer::{Kind, MODEL, Server, Step, assert_idle, post, raw, sum};
+use layer::{Kind, MODEL, Server, Step, assert_idle, post, raw, sum, under_both};
 use reqtrack::TimingHeaders;
 use reqtrack::names::MODEL_CANCELLATION_TOTAL;
 use reqtrack::names::{
     DISCONNECTED_CLIENTS, OUTPUT_TOKENS_TOTAL, REQUEST_DURATION_SECONDS, REQUESTS_TOTAL,
     TIME_TO_FIRST_TOKEN_SECONDS,
 };
-
-/// Runs `$name(kind)` under each server.
-macro_rules! under_both {
-    ($($name:ident),+ $(,)?) => {
-        mod axum_server {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Kind::Axum).await; })+
-        }
-        mod hyper_server {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Kind::Hyper).await; })+
-        }
-    };
-}
 
 under_both!(
     unary_success_has_timing_headers_equal_to_the_tracker,

@@ -8,22 +8,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Request};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use layer::{Kind, Server, Step};
+use layer::{Kind, Server, Step, under_both};
 use reqtrack::TimingHeaders;
 use tokio::net::TcpStream;
-
-macro_rules! under_both {
-    ($($name:ident),+ $(,)?) => {
-        mod axum_server {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Kind::Axum).await; })+
-        }
-        mod hyper_server {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Kind::Hyper).await; })+
-        }
-    };
-}
 
 under_both!(
     hyper_client_reads_the_trailer_it_asked_for,

@@ -7,10 +7,10 @@ use opentelemetry::Context;
 /// What the code that ends a request knows besides its tracker: the model, the API it came in
 /// on, streamed or not, how it ended, and the trace it belongs to.
 ///
-/// The request-metrics layer has every field at its end ([`RequestGuard`](crate::RequestGuard)
-/// keeps the endpoint and request type, [`ModelMetrics::model`](crate::ModelMetrics::model)
-/// the model, the outcome is the one it records), so its finish and disconnect paths emit with
-/// one call; so can a user of the tracker alone. Emit with
+/// The request-metrics layer builds it at each request's end when the model has a tracer
+/// ([`ModelMetrics::with_tracer`](crate::ModelMetrics::with_tracer); the parent from
+/// [`RequestGuard::with_trace_parent`](crate::RequestGuard::with_trace_parent)); a user of the
+/// tracker alone builds it and emits with
 /// [`RequestTracer::emit_request`](super::RequestTracer::emit_request).
 #[derive(Debug, Clone, Copy)]
 pub struct RequestSpans<'a> {

@@ -25,6 +25,10 @@ pub(super) struct RequestState {
     outcome: AtomicU8,
     slot: Mutex<Slot>,
     pub(super) config: Arc<Config>,
+    /// The incoming trace context, when the layer has a propagator (feature `otel`); written
+    /// before the state is shared, read when the guard starts.
+    #[cfg(feature = "otel")]
+    trace_parent: Option<opentelemetry::Context>,
 }
 
 #[derive(Debug)]
@@ -57,14 +61,25 @@ pub(super) enum End {
 }
 
 impl RequestState {
-    pub(super) fn new(config: Arc<Config>) -> Self {
+    /// A request's state, its arrival stamped now; `headers` give its trace context (feature
+    /// `otel`, when the layer has a propagator).
+    pub(super) fn new(config: Arc<Config>, headers: &http::HeaderMap) -> Self {
+        // The arrival first: nothing before it on the request's path.
+        let tracker = Arc::new(RequestTracker::new());
+        #[cfg(feature = "otel")]
+        let trace_parent =
+            (config.propagator.as_ref()).map(|p| super::trace::extract(&**p, headers));
+        #[cfg(not(feature = "otel"))]
+        let _ = headers;
         Self {
-            tracker: Arc::new(RequestTracker::new()),
+            tracker,
             pending: AtomicUsize::new(0),
             upload_cut: AtomicBool::new(false),
             outcome: AtomicU8::new(0),
             slot: Mutex::new(Slot::Open(None)),
             config,
+            #[cfg(feature = "otel")]
+            trace_parent,
         }
     }
 
@@ -97,6 +112,11 @@ impl RequestState {
             .config
             .models
             .start(model, tracker, endpoint, request_type);
+        #[cfg(feature = "otel")]
+        let guard = match &self.trace_parent {
+            Some(parent) => guard.with_trace_parent(parent.clone()),
+            None => guard,
+        };
         Started {
             stream: guard.into_stream(),
             request_type,

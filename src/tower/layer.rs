@@ -19,6 +19,10 @@ pub(super) struct Config {
     pub(super) tgi_headers: bool,
     pub(super) server_timing_trailer: bool,
     pub(super) outcome_from_status: fn(StatusCode) -> Outcome,
+    /// Extracts each request's trace context from its headers (feature `otel`).
+    #[cfg(feature = "otel")]
+    pub(super) propagator:
+        Option<Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>>,
 }
 
 /// The layer: wraps a service in a [`TrackService`]. See the [module docs](super).
@@ -48,6 +52,8 @@ impl TrackLayer {
                 tgi_headers: true,
                 server_timing_trailer: true,
                 outcome_from_status: outcome::outcome_from_status,
+                #[cfg(feature = "otel")]
+                propagator: None,
             }),
         }
     }
@@ -76,6 +82,21 @@ impl TrackLayer {
     /// The outcome of a response status when the handler declared none.
     pub fn outcome_from_status(self, policy: fn(StatusCode) -> Outcome) -> Self {
         self.with(|c| c.outcome_from_status = policy)
+    }
+
+    /// Honours the incoming trace context (feature `otel`): each request's headers go through
+    /// `propagator` (the SDK's `TraceContextPropagator` reads the W3C `traceparent` and
+    /// `tracestate`) when it enters the layer, and the context becomes its guard's
+    /// trace parent, so its root span is that context's child (see the `trace` module). The
+    /// spans are emitted by the models' tracer
+    /// ([`ServedModels::with_tracer`](crate::ServedModels::with_tracer)). Default: none, every
+    /// traced request starts a new trace.
+    #[cfg(feature = "otel")]
+    pub fn trace_propagator(
+        self,
+        propagator: Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>,
+    ) -> Self {
+        self.with(|c| c.propagator = Some(propagator))
     }
 
     /// The served models' registry.
@@ -117,7 +138,7 @@ where
 
     /// Stamps the arrival, puts the [`Tracked`] handle into the extensions, wraps the body.
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let state = Arc::new(RequestState::new(Arc::clone(&self.config)));
+        let state = Arc::new(RequestState::new(Arc::clone(&self.config), req.headers()));
         let wants_trailers = te_trailers(req.headers());
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(Tracked(Arc::clone(&state)));

@@ -24,6 +24,12 @@
 //! | the handler (or its body) panics | layer | the request ends as `internal` |
 //! | the service or the body returns an error | layer | the declared outcome, else `internal` |
 //!
+//! **Traces** (feature `otel`): with `TrackLayer::trace_propagator`, the request's trace
+//! context (its W3C `traceparent`) is extracted when it enters the layer and becomes its
+//! guard's trace parent when the handler starts it; with `ServedModels::with_tracer`, its end
+//! (every row above that ends it) emits its root and phase spans, the root a child of that
+//! context (the `trace` module).
+//!
 //! **The guard lives until the last byte is handed to the server**: the end of the body (or
 //! its last data frame, when the body says it is at its end), so `inflight_requests` and
 //! `active_requests` cover the final chunk, the usage chunk and `[DONE]`.
@@ -74,7 +80,9 @@
 //! headers, or the trailer map). It takes an uncontended lock on the state when the handler
 //! declares the request, when the response head passes, and once per
 //! [`Tracked::observe_tokens`] call; it looks the model up in [`ServedModels`](crate::ServedModels)
-//! once, at [`Tracked::start`].
+//! once, at [`Tracked::start`]. With a trace propagator (feature `otel`), a request carrying
+//! a `traceparent` also allocates the propagator's context (one `Arc`; a `tracestate` adds its
+//! copy), sampled or not; one without allocates nothing more.
 //!
 //! # Orderings
 //!
@@ -89,9 +97,13 @@ mod future;
 mod handle;
 mod layer;
 mod outcome;
+#[cfg(feature = "otel")]
+mod trace;
 
 pub use body::{RequestBody, ResponseBody};
 pub use future::ResponseFuture;
 pub use handle::Tracked;
 pub use layer::{TrackLayer, TrackService};
 pub use outcome::outcome_from_status;
+#[cfg(feature = "otel")]
+pub use trace::HeaderExtractor;

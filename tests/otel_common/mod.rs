@@ -7,7 +7,9 @@ use opentelemetry::trace::TracerProvider;
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, Sampler, SdkTracer, SdkTracerProvider, SpanData,
 };
+use reqtrack::otel::RequestTracer;
 use reqtrack::{RequestPhase, RequestTracker, WORKER_TYPE_DECODE, WORKER_TYPE_PREFILL};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A caller-supplied arrival far from the real clock: the trace's base is exactly this
@@ -75,6 +77,11 @@ impl Pipeline {
     /// Every span finished so far.
     pub fn spans(&self) -> Vec<SpanData> {
         self.exporter.get_finished_spans().unwrap()
+    }
+
+    /// The tracer as a model's metrics keep it (`ModelMetrics::with_tracer`).
+    pub fn shared(&self) -> Arc<dyn RequestTracer + Send + Sync> {
+        Arc::new(self.tracer.clone())
     }
 }
 

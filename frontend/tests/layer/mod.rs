@@ -40,6 +40,22 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tower::Layer;
 
+/// Runs each `$name(kind)` under each server: `mod axum_server` and `mod hyper_server`, one
+/// `#[tokio::test]` per name in each (the invoking file has `Kind` and the functions in scope).
+macro_rules! under_both {
+    ($($name:ident),+ $(,)?) => {
+        mod axum_server {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Kind::Axum).await; })+
+        }
+        mod hyper_server {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Kind::Hyper).await; })+
+        }
+    };
+}
+pub(crate) use under_both;
+
 /// The one served model.
 pub const MODEL: &str = "m";
 
@@ -218,13 +234,19 @@ impl Drop for Server {
 impl Server {
     /// Starts the application under `kind`, with a recorder of its own.
     pub async fn start(kind: Kind) -> Self {
+        Self::start_with(kind, |models| TrackLayer::new(Arc::new(models))).await
+    }
+
+    /// [`start`](Self::start), with the layer `layer` makes of the registry (the trace tests
+    /// give the models a tracer and the layer a propagator).
+    pub async fn start_with(kind: Kind, layer: impl FnOnce(ServedModels) -> TrackLayer) -> Self {
         let prefix = Prefix::default();
         let recorder = reqtrack::with_default_buckets(PrometheusBuilder::new(), &prefix)
             .expect("buckets")
             .build_recorder();
         let handle = recorder.handle();
         let models = ServedModels::with_recorder(Arc::new(recorder), &prefix, [MODEL]);
-        let layer = TrackLayer::new(Arc::new(models));
+        let layer = layer(models);
         let shared = Arc::new(Shared::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");

@@ -13,6 +13,7 @@
 //! * `served_models`: [`ServedModels`], one `ModelMetrics` per served model and the
 //!   [`UNKNOWN_MODEL`] fallback.
 //! * `end_of_request`: the end-of-request histograms and the equality guarantee.
+//! * `trace`: the end of a request as a trace (feature `otel`), through the model's tracer.
 
 mod buckets;
 mod describe;
@@ -24,6 +25,7 @@ mod request_guard;
 mod series;
 mod served_models;
 mod stream_metrics;
+mod trace;
 
 #[cfg(feature = "prometheus")]
 pub use buckets::with_default_buckets;

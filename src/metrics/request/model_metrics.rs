@@ -149,6 +149,9 @@ pub struct ModelMetrics {
     output_tokens: LazyHandle<Counter>,
     gauges: [LazyHandle<Gauge>; GaugeSeries::COUNT],
     histograms: [LazyHandle<Histogram>; Hist::COUNT],
+    /// Emits each ended request's spans (feature `otel`); `None`: no trace.
+    #[cfg(feature = "otel")]
+    tracer: Option<Arc<dyn crate::otel::RequestTracer + Send + Sync>>,
 }
 
 impl ModelMetrics {
@@ -181,7 +184,30 @@ impl ModelMetrics {
             output_tokens: LazyHandle::new(),
             gauges: [const { LazyHandle::new() }; GaugeSeries::COUNT],
             histograms: [const { LazyHandle::new() }; Hist::COUNT],
+            #[cfg(feature = "otel")]
+            tracer: None,
         }
+    }
+
+    /// These metrics, and each request of the model as a trace (feature `otel`): at its end
+    /// (every way a [`RequestGuard`](crate::RequestGuard) ends, a disconnect included) `tracer`
+    /// emits its root and phase spans, as a child of the guard's
+    /// [`with_trace_parent`](crate::RequestGuard::with_trace_parent) context. Keep the SDK's
+    /// tracer here rather than the global provider's `BoxedTracer`, which boxes every span,
+    /// an unsampled one included.
+    #[cfg(feature = "otel")]
+    pub fn with_tracer(
+        mut self,
+        tracer: Arc<dyn crate::otel::RequestTracer + Send + Sync>,
+    ) -> Self {
+        self.tracer = Some(tracer);
+        self
+    }
+
+    /// The tracer given by [`with_tracer`](Self::with_tracer), if any.
+    #[cfg(feature = "otel")]
+    pub fn tracer(&self) -> Option<&Arc<dyn crate::otel::RequestTracer + Send + Sync>> {
+        self.tracer.as_ref()
     }
 
     /// The model label value.
@@ -348,10 +374,12 @@ const fn outcome_index(endpoint: Endpoint, request_type: RequestType, outcome: O
 
 impl fmt::Debug for ModelMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ModelMetrics")
-            .field("model", &self.model())
-            .field("target", &self.target)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("ModelMetrics");
+        d.field("model", &self.model())
+            .field("target", &self.target);
+        #[cfg(feature = "otel")]
+        d.field("tracer", &self.tracer.is_some());
+        d.finish_non_exhaustive()
     }
 }
 

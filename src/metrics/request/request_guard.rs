@@ -9,6 +9,7 @@
 //! | dropped without an outcome, stream started | a client disconnect: `error` / `cancelled`, `disconnected_clients` and `model_cancellation_total` +1, the tracker's finish stamped |
 //! | dropped without an outcome, no stream | `error` / `internal` (Dynamo's default) |
 //! | drop, always | `inflight_requests`, `active_requests` −1 (and `queued_requests` −1 if still queued) |
+//! | every end (feature `otel`, the model has a tracer) | the request's spans, as a child of the `with_trace_parent` context (the `trace` module) |
 //!
 //! The end of a request is observed exactly once, whichever way it ends. The guard has a single
 //! owner (the handler, then the response stream): its state is plain fields, no atomics.
@@ -17,6 +18,7 @@ use super::end_of_request::observe_end;
 use super::labels::{Endpoint, ErrorType, Outcome, RequestType};
 use super::model_metrics::{GaugeSeries, ModelMetrics};
 use super::stream_metrics::StreamMetrics;
+use super::trace::{Ended, TraceParent};
 use crate::RequestTracker;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +44,8 @@ pub struct RequestGuard {
     streaming: bool,
     /// The end was observed.
     ended: bool,
+    /// The incoming request's trace context (zero-sized without the `otel` feature).
+    trace: TraceParent,
 }
 
 impl RequestGuard {
@@ -70,7 +74,25 @@ impl RequestGuard {
             ttft_recorded: false,
             streaming: false,
             ended: false,
+            trace: TraceParent::default(),
         }
+    }
+
+    /// Makes `parent` the trace context of this request's spans (feature `otel`): typically the
+    /// incoming request's, extracted from its W3C `traceparent` with an `opentelemetry`
+    /// propagator. Without it, a request whose model has a tracer starts a new trace. Kept
+    /// until the end, where the model's tracer
+    /// ([`ModelMetrics::with_tracer`](crate::ModelMetrics::with_tracer)) emits.
+    #[cfg(feature = "otel")]
+    pub fn with_trace_parent(mut self, parent: opentelemetry::Context) -> Self {
+        self.trace.set(parent);
+        self
+    }
+
+    /// The trace context given by [`with_trace_parent`](Self::with_trace_parent), if any.
+    #[cfg(feature = "otel")]
+    pub fn trace_parent(&self) -> Option<&opentelemetry::Context> {
+        self.trace.get()
     }
 
     /// The request's tracker.
@@ -106,13 +128,13 @@ impl RequestGuard {
     /// the duration equals the `total_time_ms` a client already received.
     pub fn finish(mut self, outcome: Outcome) {
         self.stamp_finish_if_unset(None);
-        self.end(outcome);
+        self.end(outcome, None);
     }
 
     /// [`finish`](Self::finish), stamping a missing finish at `now` instead of reading the clock.
     pub fn finish_at(mut self, outcome: Outcome, now: Instant) {
         self.stamp_finish_if_unset(Some(now));
-        self.end(outcome);
+        self.end(outcome, Some(now));
     }
 
     /// The request was refused for resource exhaustion (every worker busy; Dynamo answers
@@ -170,7 +192,7 @@ impl RequestGuard {
         self.metrics
             .gauge(GaugeSeries::Disconnected, |g| g.increment(1.0));
         self.metrics.cancelled(self.endpoint, self.request_type);
-        self.end(Outcome::Error(ErrorType::Cancelled));
+        self.end(Outcome::Error(ErrorType::Cancelled), Some(now));
     }
 
     fn leave_queue(&mut self) {
@@ -181,8 +203,9 @@ impl RequestGuard {
         }
     }
 
-    /// Observes the end, once.
-    fn end(&mut self, outcome: Outcome) {
+    /// Observes the end, once; `now`: the caller's instant, if it has one (the trace's
+    /// emission instant; the finish is stamped already).
+    fn end(&mut self, outcome: Outcome, now: Option<Instant>) {
         if self.ended {
             return;
         }
@@ -191,6 +214,14 @@ impl RequestGuard {
         self.metrics
             .ended(self.endpoint, self.request_type, outcome);
         observe_end(&self.metrics, &self.tracker, !self.ttft_recorded);
+        let ended = Ended {
+            metrics: &self.metrics,
+            tracker: &self.tracker,
+            endpoint: self.endpoint,
+            request_type: self.request_type,
+            outcome,
+        };
+        self.trace.emit(ended, now);
     }
 }
 
@@ -201,7 +232,7 @@ impl Drop for RequestGuard {
                 self.disconnect(Instant::now());
             } else {
                 self.stamp_finish_if_unset(None);
-                self.end(Outcome::Error(ErrorType::Internal));
+                self.end(Outcome::Error(ErrorType::Internal), None);
             }
         }
         for g in [GaugeSeries::Inflight, GaugeSeries::Active] {

@@ -10,7 +10,9 @@
 //! calls that go through the facade (the per-worker gauges). The buckets go to the exporter with
 //! [`with_default_buckets`](crate::with_default_buckets) (`prometheus` feature) under
 //! [`ServedModels::prefix`]. Dynamo's `model_cancellation_total` and `model_rejection_total`
-//! are counted by the requests' guards ([`RequestGuard`]).
+//! are counted by the requests' guards ([`RequestGuard`]). With the `otel` feature,
+//! `ServedModels::with_tracer` gives every model's metrics one tracer
+//! (`ModelMetrics::with_tracer`): each request's end emits its spans.
 
 use super::labels::{Endpoint, ErrorType, Outcome, RequestType};
 use super::model_metrics::ModelMetrics;
@@ -37,10 +39,10 @@ impl ServedModel {
         model: &str,
         recorder: Option<&Arc<dyn Recorder + Send + Sync>>,
     ) -> Self {
-        let metrics = match recorder {
-            Some(r) => ModelMetrics::with_recorder(prefix, model, Arc::clone(r)),
-            None => ModelMetrics::new(prefix, model),
-        };
+        Self::of(model_metrics(prefix, model, recorder))
+    }
+
+    fn of(metrics: ModelMetrics) -> Self {
         Self {
             metrics: Arc::new(metrics),
         }
@@ -121,6 +123,26 @@ impl ServedModels {
         }
     }
 
+    /// The same registry, every model's requests emitted as traces through `tracer`
+    /// ([`ModelMetrics::with_tracer`]; feature `otel`). Builds the models' metrics anew (no
+    /// series is registered before its first use, so nothing is lost): call it before serving,
+    /// as a handle taken with [`get`](Self::get) before keeps its metrics, without the tracer.
+    #[cfg(feature = "otel")]
+    pub fn with_tracer(
+        mut self,
+        tracer: Arc<dyn crate::otel::RequestTracer + Send + Sync>,
+    ) -> Self {
+        let traced = |model: &str| {
+            let metrics = model_metrics(&self.prefix, model, self.recorder.as_ref());
+            Arc::new(ServedModel::of(metrics.with_tracer(Arc::clone(&tracer))))
+        };
+        self.unknown = traced(UNKNOWN_MODEL);
+        for (model, served) in self.models.iter_mut() {
+            *served = traced(model);
+        }
+        self
+    }
+
     /// The metric-name prefix.
     pub fn prefix(&self) -> &Prefix {
         &self.prefix
@@ -174,6 +196,18 @@ impl ServedModels {
         } else {
             guard.finish(Outcome::Error(error));
         }
+    }
+}
+
+/// `model`'s metrics under `prefix`, built for `recorder` if any, else for the facade.
+fn model_metrics(
+    prefix: &Prefix,
+    model: &str,
+    recorder: Option<&Arc<dyn Recorder + Send + Sync>>,
+) -> ModelMetrics {
+    match recorder {
+        Some(r) => ModelMetrics::with_recorder(prefix, model, Arc::clone(r)),
+        None => ModelMetrics::new(prefix, model),
     }
 }
 
