@@ -51,6 +51,19 @@ pub struct Cli {
     /// Seed for the simulated workload.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// `on` or `off`: `off` serves the same answers to the same load with no tracking layer,
+    /// no tracker calls, no request metrics or gauges and no `nvext` (the baseline of
+    /// benches/frontend_cost.sh); the summary then has no server-side figures.
+    #[arg(long, default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub tracking: bool,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("must be on or off".into()),
+    }
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

@@ -8,6 +8,9 @@
 //! tracker's, requests by status on both sides, KV hit rate, in-flight, queued and busy
 //! workers at the end (each must be 0), requests/s, chunks/s and the process CPU. `--serve` serves until Ctrl-C with no load.
 //!
+//! `--tracking off` runs the same load with no tracking at all (see `benches/frontend_cost.sh`);
+//! the end-of-run checks then read 0 in flight and 0 queued, and still check the workers.
+//!
 //! Exit status: 0; 1 if requests were still in flight or queued, or workers busy, at the end,
 //! or the runtime failed; 2 on a
 //! bad flag or an address that cannot be bound (one line on stderr).
@@ -52,6 +55,7 @@ async fn run(cli: cli::Cli) -> ExitCode {
         dp_ranks: cli.dp_ranks,
         itl: Duration::from_secs_f64(cli.itl_ms / 1000.0),
         seed: cli.seed,
+        tracking: cli.tracking,
     };
     let app = match App::new(config) {
         Ok(app) => app,
