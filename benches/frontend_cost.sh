@@ -99,7 +99,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         [[ $cs != - && $cl != - ]] && cper=$(((cl - cs) / (rl - rs)))
         printf '%-6s %-4s %9d %9d %16d %16d %14d %14s\n' "$r" "$mode" "$rs" "$rl" "$is" "$il" \
             "$per" "$cper"
-        echo "$mode $per $cper" >>"$tmp/per"
+        echo "$mode $per $cper $((il - is)) $((rl - rs))" >>"$tmp/per"
     done
 done
 
@@ -109,12 +109,21 @@ function median(a, n,   i, j, t) {
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
     return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
-{ n[$1]++; ins[$1, n[$1]] = $2; if ($3 != "-") { nc[$1]++; cyc[$1, nc[$1]] = $3 } }
+{
+    n[$1]++; ins[$1, n[$1]] = $2; if ($3 != "-") { nc[$1]++; cyc[$1, nc[$1]] = $3 }
+    dins[$1] += $4; dreq[$1] += $5
+}
 END {
-    for (m in n) { delete a; for (i = 1; i <= n[m]; i++) a[i] = ins[m, i]; med[m] = median(a, n[m]) }
+    for (m in n) {
+        delete a; for (i = 1; i <= n[m]; i++) a[i] = ins[m, i]; med[m] = median(a, n[m])
+        printf "%s: instructions per request min %.0f, median %.0f, max %.0f; pooled over rounds %.0f\n",
+            m, a[1], med[m], a[n[m]], dins[m] / dreq[m]
+    }
     for (m in nc) { delete a; for (i = 1; i <= nc[m]; i++) a[i] = cyc[m, i]; cmed[m] = median(a, nc[m]) }
     printf "\nmedian instructions per request: on %.0f, off %.0f; tracking: %.0f per request, %.2f%% of on\n",
         med["on"], med["off"], med["on"] - med["off"], 100 * (med["on"] - med["off"]) / med["on"]
+    pon = dins["on"] / dreq["on"]; poff = dins["off"] / dreq["off"]
+    printf "pooled: tracking %.0f instructions per request, %.2f%% of on\n", pon - poff, 100 * (pon - poff) / pon
     if (("on" in cmed) && ("off" in cmed))
         printf "median cycles per request: on %.0f, off %.0f; tracking: %.2f%% of on\n",
             cmed["on"], cmed["off"], 100 * (cmed["on"] - cmed["off"]) / cmed["on"]
