@@ -14,7 +14,7 @@
 //!
 //! With `--tracking off` the router does not wear the layer: the handlers get no [`Tracked`]
 //! and every one of these calls, the tracker's latencies and the gauges, is skipped (the
-//! [`Track`] wrapper); the answers then carry no `nvext`.
+//! private `Track` wrapper); the answers then carry no `nvext`.
 //!
 //! The engine's receiver lives in the response (the SSE stream, or the handler future for a
 //! non-streaming request): a client that goes away drops it, which stops the simulated
