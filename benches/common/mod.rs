@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod dynamo_way;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};

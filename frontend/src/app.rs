@@ -47,6 +47,10 @@ pub struct Config {
     pub itl: Duration,
     /// Seed of the simulated choices.
     pub seed: u64,
+    /// Whether the router wears the tracking layer. `false` (`--tracking off`) serves the same
+    /// answers with no tracker, no request metrics and no gauges (and no `nvext`): the
+    /// baseline that tracking's cost is measured against.
+    pub tracking: bool,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             dp_ranks: 2,
             itl: Duration::from_millis(2),
             seed: 42,
+            tracking: true,
         }
     }
 }
@@ -146,9 +151,9 @@ impl App {
     }
 
     /// The routes, with the body limit, all inside the tracking layer (a route whose handler
-    /// declares nothing, `/health` say, is not counted).
+    /// declares nothing, `/health` say, is not counted); without it when tracking is off.
     pub fn router(&self) -> Router {
-        Router::new()
+        let router = Router::new()
             .route("/v1/chat/completions", post(handlers::chat_completions))
             .route("/v1/completions", post(handlers::completions))
             .route("/v1/models", get(models))
@@ -156,9 +161,13 @@ impl App {
             .route("/health", get(health))
             .fallback(route_not_found)
             .method_not_allowed_fallback(method_not_allowed)
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(self.telemetry().layer())
-            .with_state(self.clone())
+            .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        let router = if self.inner.config.tracking {
+            router.layer(self.telemetry().layer())
+        } else {
+            router
+        };
+        router.with_state(self.clone())
     }
 
     /// Serves on `listener` until `shutdown` resolves, then waits for open requests.

@@ -55,6 +55,19 @@ pub struct Cli {
     /// OpenTelemetry Collector's `http://HOST:4318/v1/traces`); off by default.
     #[arg(long, value_name = "URL", value_parser = http_url)]
     pub otlp_endpoint: Option<String>,
+    /// `on` or `off`: `off` serves the same answers to the same load with no tracking layer,
+    /// no tracker calls, no request metrics or gauges and no `nvext` (the baseline of
+    /// benches/frontend_cost.sh); the summary then has no server-side figures.
+    #[arg(long, default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub tracking: bool,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("must be on or off".into()),
+    }
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

@@ -12,6 +12,10 @@
 //!   the last one stamps the finish its `nvext.timing` and headers report;
 //! * a backend failure after a stream's `200`: [`Tracked::set_outcome`].
 //!
+//! With `--tracking off` the router does not wear the layer: the handlers get no [`Tracked`]
+//! and every one of these calls, the tracker's latencies and the gauges, is skipped (the
+//! private `Track` wrapper); the answers then carry no `nvext`.
+//!
 //! The engine's receiver lives in the response (the SSE stream, or the handler future for a
 //! non-streaming request): a client that goes away drops it, which stops the simulated
 //! worker; the layer counts the disconnect.
@@ -29,10 +33,11 @@ use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use reqtrack::tower::Tracked;
-use reqtrack::{ErrorType, NvExtResponse, Outcome, RequestTracker};
+use reqtrack::{ErrorType, NvExtResponse, Outcome, RequestTracker, RequestType};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -40,24 +45,24 @@ use tokio::sync::mpsc;
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(app): State<App>,
-    Extension(tracked): Extension<Tracked>,
+    tracked: Option<Extension<Tracked>>,
     req: Request,
 ) -> Response {
-    serve(app, Endpoint::ChatCompletions, tracked, req).await
+    serve(app, Endpoint::ChatCompletions, Track::new(tracked), req).await
 }
 
 /// `POST /v1/completions`.
 pub async fn completions(
     State(app): State<App>,
-    Extension(tracked): Extension<Tracked>,
+    tracked: Option<Extension<Tracked>>,
     req: Request,
 ) -> Response {
-    serve(app, Endpoint::Completions, tracked, req).await
+    serve(app, Endpoint::Completions, Track::new(tracked), req).await
 }
 
-async fn serve(app: App, endpoint: Endpoint, tracked: Tracked, req: Request) -> Response {
+async fn serve(app: App, endpoint: Endpoint, tracked: Track, req: Request) -> Response {
     // A client that cuts its upload before the request is parsed still counts, as cancelled.
-    tracked.route(endpoint.label());
+    tracked.route(endpoint);
     let parsed = match Bytes::from_request(req, &()).await {
         Ok(body) => openai::parse(endpoint, &body, app.model()),
         Err(rejection) => Err(openai::Rejected {
@@ -71,16 +76,13 @@ async fn serve(app: App, endpoint: Endpoint, tracked: Tracked, req: Request) -> 
         Err(rejected) => {
             let model = rejected.model.as_deref().unwrap_or_default();
             let kind = rejected.error.kind();
-            tracked.refuse(model, endpoint.label(), request_type(rejected.stream), kind);
+            tracked.refuse(model, endpoint, request_type(rejected.stream), kind);
             return rejected.error.into_response();
         }
     };
-    tracked.start(&req.model, endpoint.label(), request_type(req.stream));
-    let tracker = tracked.tracker();
+    tracked.start(&req.model, endpoint, request_type(req.stream));
 
-    let started = Instant::now();
-    let prompt = Prompt::tokenize(&req.prompt);
-    tracker.record_tokenize_latency(started.elapsed());
+    let prompt = tracked.tokenize(&req.prompt);
     let prompt_tokens = prompt.tokens;
     let job = Job {
         prompt,
@@ -89,7 +91,11 @@ async fn serve(app: App, endpoint: Endpoint, tracked: Tracked, req: Request) -> 
         itl: app.itl(),
         seed: app.next_seed(),
     };
-    let rx = engine::spawn(app.cluster(), app.telemetry().backend(tracker), job);
+    let rx = engine::spawn(
+        app.cluster(),
+        app.telemetry().backend(tracked.tracker()),
+        job,
+    );
     let head = ResponseHead {
         id: app.next_response_id(endpoint),
         created: SystemTime::now()
@@ -107,18 +113,89 @@ async fn serve(app: App, endpoint: Endpoint, tracked: Tracked, req: Request) -> 
     }
 }
 
-/// Turns token `id` into text, recording the detokenize latency.
-fn detokenize(tracker: &RequestTracker, id: u32) -> &'static str {
-    let started = Instant::now();
-    let text = engine::token_text(id);
-    tracker.record_detokenize_latency(started.elapsed());
-    text
-}
+/// The request's [`Tracked`] handle, or none with `--tracking off`: each method is the
+/// tracking call it names, or nothing at all.
+struct Track(Option<Tracked>);
 
-/// The `nvext` the client asked for; `None` when it asked for none.
-fn nvext(tracker: &RequestTracker, timing: bool, worker_id: bool) -> Option<NvExtResponse> {
-    let nvext = NvExtResponse::from_tracker(tracker, timing, worker_id);
-    (!nvext.is_empty()).then_some(nvext)
+impl Track {
+    fn new(tracked: Option<Extension<Tracked>>) -> Self {
+        Self(tracked.map(|Extension(t)| t))
+    }
+
+    fn tracker(&self) -> Option<&Arc<RequestTracker>> {
+        self.0.as_ref().map(Tracked::tracker)
+    }
+
+    fn route(&self, endpoint: Endpoint) {
+        if let Some(t) = &self.0 {
+            t.route(endpoint.label());
+        }
+    }
+
+    fn start(&self, model: &str, endpoint: Endpoint, request_type: RequestType) {
+        if let Some(t) = &self.0 {
+            t.start(model, endpoint.label(), request_type);
+        }
+    }
+
+    fn refuse(&self, model: &str, endpoint: Endpoint, request_type: RequestType, e: ErrorType) {
+        if let Some(t) = &self.0 {
+            t.refuse(model, endpoint.label(), request_type, e);
+        }
+    }
+
+    fn add_tokens(&self, tokens: usize) {
+        if let Some(t) = &self.0 {
+            t.add_tokens(tokens);
+        }
+    }
+
+    fn observe_tokens(&self, tokens: usize) {
+        if let Some(t) = &self.0 {
+            t.observe_tokens(tokens);
+        }
+    }
+
+    fn set_outcome(&self, outcome: Outcome) {
+        if let Some(t) = &self.0 {
+            t.set_outcome(outcome);
+        }
+    }
+
+    /// Tokenizes `prompt`, recording the tokenize latency.
+    fn tokenize(&self, prompt: &str) -> Prompt {
+        let Some(tracker) = self.tracker() else {
+            return Prompt::tokenize(prompt);
+        };
+        let started = Instant::now();
+        let prompt = Prompt::tokenize(prompt);
+        tracker.record_tokenize_latency(started.elapsed());
+        prompt
+    }
+
+    /// Turns token `id` into text, recording the detokenize latency.
+    fn detokenize(&self, id: u32) -> &'static str {
+        let Some(tracker) = self.tracker() else {
+            return engine::token_text(id);
+        };
+        let started = Instant::now();
+        let text = engine::token_text(id);
+        tracker.record_detokenize_latency(started.elapsed());
+        text
+    }
+
+    /// The `nvext` the client asked for; `None` when it asked for none, or untracked.
+    fn nvext(&self, timing: bool, worker_id: bool) -> Option<NvExtResponse> {
+        let nvext = NvExtResponse::from_tracker(self.tracker()?, timing, worker_id);
+        (!nvext.is_empty()).then_some(nvext)
+    }
+
+    /// Refreshes the decode worker's gauges from the tracker.
+    fn observe_finish_gauges(&self, app: &App) {
+        if let Some(tracker) = self.tracker() {
+            app.telemetry().observe_finish_gauges(tracker);
+        }
+    }
 }
 
 /// Collects the whole answer, then responds with usage and nvext (the layer adds the timing
@@ -126,19 +203,18 @@ fn nvext(tracker: &RequestTracker, timing: bool, worker_id: bool) -> Option<NvEx
 async fn unary(
     mut rx: mpsc::Receiver<Event>,
     app: App,
-    tracked: Tracked,
+    tracked: Track,
     head: ResponseHead,
     req: &GenerateRequest,
     prompt_tokens: usize,
     prompt_chars: usize,
 ) -> Response {
-    let tracker = tracked.tracker();
     let mut text = String::new();
     let mut completion_tokens = 0u64;
     let reason = loop {
         match rx.recv().await {
             Some(Event::Token(id)) => {
-                text.push_str(detokenize(tracker, id));
+                text.push_str(tracked.detokenize(id));
                 completion_tokens += 1;
                 tracked.observe_tokens(1);
             }
@@ -148,11 +224,11 @@ async fn unary(
             }
         }
     };
-    app.telemetry().observe_finish_gauges(tracker);
+    tracked.observe_finish_gauges(&app);
     let usage = Usage::new(prompt_tokens as u64, completion_tokens);
     let body = head
         .response(&text, reason.as_str(), usage)
-        .with_nvext(nvext(tracker, req.want_timing, req.want_worker_id));
+        .with_nvext(tracked.nvext(req.want_timing, req.want_worker_id));
     (headers::unary_headers(prompt_chars), axum::Json(body)).into_response()
 }
 
@@ -162,7 +238,7 @@ async fn unary(
 struct ChunkStream {
     rx: mpsc::Receiver<Event>,
     app: App,
-    tracked: Tracked,
+    tracked: Track,
     head: ResponseHead,
     include_usage: bool,
     want_timing: bool,
@@ -179,7 +255,7 @@ impl ChunkStream {
     fn new(
         rx: mpsc::Receiver<Event>,
         app: App,
-        tracked: Tracked,
+        tracked: Track,
         head: ResponseHead,
         req: &GenerateRequest,
         prompt_tokens: usize,
@@ -201,16 +277,15 @@ impl ChunkStream {
 
     /// The chunk for token `id`, its token reported to the layer.
     fn token_chunk(&mut self, id: u32) -> SseEvent {
-        let tracker = self.tracked.tracker();
-        let text = detokenize(tracker, id);
+        let text = self.tracked.detokenize(id);
         let first = self.completion_tokens == 0;
         // The tracker's osl trails by this chunk: the layer stamps it when the server takes it.
         if !first && self.completion_tokens % GAUGE_REFRESH_TOKENS == 0 {
-            self.app.telemetry().observe_finish_gauges(tracker);
+            self.tracked.observe_finish_gauges(&self.app);
         }
         self.completion_tokens += 1;
         // The worker ids are known once decode started: they ride on the first chunk.
-        let nvext = nvext(tracker, false, first && self.want_worker_id);
+        let nvext = self.tracked.nvext(false, first && self.want_worker_id);
         let event = json_event(&self.head.chunk(text, first, None).with_nvext(nvext));
         self.tracked.add_tokens(1);
         event
@@ -219,9 +294,8 @@ impl ChunkStream {
     /// The engine finished: the final chunk (its `nvext.timing` has the finish the last token
     /// chunk stamped), the usage chunk, `[DONE]`.
     fn end(&mut self, reason: FinishReason) {
-        let tracker = self.tracked.tracker();
-        self.app.telemetry().observe_finish_gauges(tracker);
-        let nvext = nvext(tracker, self.want_timing, self.want_worker_id);
+        self.tracked.observe_finish_gauges(&self.app);
+        let nvext = self.tracked.nvext(self.want_timing, self.want_worker_id);
         let last = self
             .head
             .chunk("", self.completion_tokens == 0, Some(reason.as_str()))

@@ -9,6 +9,9 @@
 //! workers at the end (each must be 0), requests/s, chunks/s and the process CPU. `--serve` serves until Ctrl-C with no load.
 //! `--otlp-endpoint URL` also exports every request as a trace (OTLP over HTTP/protobuf).
 //!
+//! `--tracking off` runs the same load with no tracking at all (see `benches/frontend_cost.sh`);
+//! the end-of-run checks then read 0 in flight and 0 queued, and still check the workers.
+//!
 //! Exit status: 0; 1 if requests were still in flight or queued, or workers busy, at the end,
 //! or the runtime failed; 2 on a
 //! bad flag or an address that cannot be bound (one line on stderr).
@@ -71,6 +74,7 @@ async fn run(cli: cli::Cli, traces: Option<&OtlpTraces>) -> ExitCode {
         dp_ranks: cli.dp_ranks,
         itl: Duration::from_secs_f64(cli.itl_ms / 1000.0),
         seed: cli.seed,
+        tracking: cli.tracking,
     };
     let built = match traces {
         Some(t) => App::with_tracer(config, t.tracer()),

@@ -79,7 +79,20 @@ impl Stats {
         if o.status != ClientStatus::Ok {
             return;
         }
-        let server = o.server.unwrap_or_default();
+        let Some(server) = o.server else {
+            // Untracked (`--tracking off`): the client side only.
+            let client = [
+                (o.ttft_us, &mut self.ttft.client),
+                (o.itl_us, &mut self.itl.client),
+                (o.total_us, &mut self.total.client),
+            ];
+            for (v, h) in client {
+                if let Some(v) = v {
+                    h.saturating_record(v);
+                }
+            }
+            return;
+        };
         // TTFT and ITL only where both sides have them (streams), so the columns compare.
         if let (Some(c), Some(s)) = (o.ttft_us, server.ttft_ms) {
             self.ttft.client.saturating_record(c);
@@ -224,13 +237,17 @@ impl Stats {
             ("total", &self.total),
         ] {
             let n = pair.client.len();
+            let sides = if pair.server.is_empty() { 1 } else { 3 };
             for (side, f) in [
                 ("client", &(|p| q(&pair.client, p)) as &dyn Fn(f64) -> f64),
                 ("server", &|p| q(&pair.server, p)),
                 ("client - server", &|p| {
                     q(&pair.client, p) - q(&pair.server, p)
                 }),
-            ] {
+            ]
+            .into_iter()
+            .take(sides)
+            {
                 println!(
                     "{:<38}{:>10.3}{:>10.3}{:>10.3}{:>10.3}{n:>9}",
                     format!("{name} {side}"),
@@ -265,13 +282,24 @@ impl Stats {
         println!();
         println!("{:<38}{:>10.3}", "KV hit rate (mean)", kv);
         println!("{:<38}{:>10}", "worker conflicts", run.conflicts);
-        println!("{:<38}{:>10.0}", "in-flight at the end", server.inflight);
-        println!("{:<38}{:>10.0}", "queued at the end", server.queued);
+        // `+ 0.0`: an absent series sums to -0, printed as 0.
+        println!(
+            "{:<38}{:>10.0}",
+            "in-flight at the end",
+            server.inflight + 0.0
+        );
+        println!("{:<38}{:>10.0}", "queued at the end", server.queued + 0.0);
         println!(
             "{:<38}{:>10}",
             "workers busy at the end", server.workers_busy
         );
         self.print_cpu(run);
+        // One machine-readable line for scripts (benches/frontend_cost.sh).
+        println!(
+            "requests_done={done} requests_ok={} chunks={}",
+            self.by_status.get(&ClientStatus::Ok).copied().unwrap_or(0),
+            self.chunks
+        );
     }
 
     fn print_cpu(&self, run: &RunFigures) {

@@ -14,6 +14,10 @@
 //!   (`observe_first_token_gauges` at the decode worker's first token,
 //!   `observe_finish_gauges` every [`GAUGE_REFRESH_TOKENS`] output tokens and at the end).
 //!
+//! With `--tracking off` the handlers have no tracker to give: [`Telemetry::backend`] with
+//! `None` returns a [`BackendTelemetry`] whose every call does nothing (no tracker call, no
+//! gauge, no phase permit), so the engine runs the same code with nothing recorded.
+//!
 //! **osl and the finish belong to the response stream**: the layer stamps them per chunk as
 //! one value, at the time the chunk goes to the client; the engine stamps neither (two writers
 //! would move osl backwards: it is last-write-wins).
@@ -131,10 +135,11 @@ impl Telemetry {
         self.conflicts.load(Ordering::Relaxed)
     }
 
-    /// The cluster side of the request tracked by `tracker`.
-    pub fn backend(&self, tracker: &Arc<RequestTracker>) -> BackendTelemetry {
+    /// The cluster side of the request tracked by `tracker`; with `None` (tracking off) every
+    /// call on it does nothing.
+    pub fn backend(&self, tracker: Option<&Arc<RequestTracker>>) -> BackendTelemetry {
         BackendTelemetry {
-            tracker: Arc::clone(tracker),
+            tracker: tracker.map(Arc::clone),
             models: Arc::clone(&self.models),
             conflicts: Arc::clone(&self.conflicts),
         }
@@ -161,9 +166,10 @@ pub struct Route {
     pub cached_tokens: usize,
 }
 
-/// The cluster side of one request: routing, workers, the first token.
+/// The cluster side of one request: routing, workers, the first token (nothing when
+/// untracked).
 pub struct BackendTelemetry {
-    tracker: Arc<RequestTracker>,
+    tracker: Option<Arc<RequestTracker>>,
     models: Arc<ServedModels>,
     conflicts: Arc<AtomicU64>,
 }
@@ -171,7 +177,7 @@ pub struct BackendTelemetry {
 impl BackendTelemetry {
     /// The router placed the request.
     pub fn routed(&mut self, r: Route) {
-        let t = &self.tracker;
+        let Some(t) = &self.tracker else { return };
         t.record_router_queue_depth(r.queue_depth);
         t.record_kv_hit(r.overlap_blocks, r.isl_blocks);
         t.record_isl(r.isl_tokens, r.cached_tokens);
@@ -180,24 +186,27 @@ impl BackendTelemetry {
     /// Enters the prefill phase; the returned value holds the phase permit (it can move into
     /// the prefill task) until [`PrefillTelemetry::assigned`].
     pub async fn prefill(&self) -> PrefillTelemetry {
-        let permit = self.tracker.set_phase_owned(RequestPhase::Prefill).await;
+        let permit = match &self.tracker {
+            Some(t) => Some(t.set_phase_owned(RequestPhase::Prefill).await),
+            None => None,
+        };
         PrefillTelemetry {
-            permit: Some(permit),
-            tracker: Arc::clone(&self.tracker),
+            permit,
+            tracker: self.tracker.clone(),
         }
     }
 
     /// Enters the decode phase (waits for the prefill task's permit) and records the decode
     /// worker.
     pub async fn decode_assigned(&mut self, worker: u64, dp_rank: u32) {
-        let t = &self.tracker;
+        let Some(t) = &self.tracker else { return };
         let _permit = t.set_phase(RequestPhase::Decode).await;
         t.record_worker_full(worker, dp_rank, WORKER_TYPE_DECODE);
     }
 
     /// The decode worker produced its first token (after the KV transfer).
     pub fn decode_first_token(&mut self) {
-        let t = &self.tracker;
+        let Some(t) = &self.tracker else { return };
         t.record_decode_first_token();
         t.record_first_token(); // kept only if prefill did not record one
         self.models.in_scope(|| t.observe_first_token_gauges());
@@ -206,33 +215,40 @@ impl BackendTelemetry {
 
 impl Drop for BackendTelemetry {
     fn drop(&mut self) {
-        let conflicts = u64::from(self.tracker.worker_conflicts());
+        let Some(t) = &self.tracker else { return };
+        let conflicts = u64::from(t.worker_conflicts());
         self.conflicts.fetch_add(conflicts, Ordering::Relaxed);
     }
 }
 
-/// The prefill task's side; holds the phase permit until the worker is recorded.
+/// The prefill task's side; holds the phase permit until the worker is recorded (nothing
+/// when untracked).
 pub struct PrefillTelemetry {
     permit: Option<OwnedPhasePermit>,
-    tracker: Arc<RequestTracker>,
+    tracker: Option<Arc<RequestTracker>>,
 }
 
 impl PrefillTelemetry {
     /// The prefill worker took the request; releases the phase permit.
     pub fn assigned(&mut self, worker: u64, dp_rank: u32) {
-        self.tracker
-            .record_worker_full(worker, dp_rank, WORKER_TYPE_PREFILL);
+        if let Some(t) = &self.tracker {
+            t.record_worker_full(worker, dp_rank, WORKER_TYPE_PREFILL);
+        }
         self.permit = None;
     }
 
     /// Prefill started.
     pub fn started(&mut self) {
-        self.tracker.record_prefill_start();
+        if let Some(t) = &self.tracker {
+            t.record_prefill_start();
+        }
     }
 
     /// Prefill produced the first token and completed.
     pub fn first_token(&mut self) {
-        self.tracker.record_first_token();
-        self.tracker.record_prefill_complete();
+        if let Some(t) = &self.tracker {
+            t.record_first_token();
+            t.record_prefill_complete();
+        }
     }
 }

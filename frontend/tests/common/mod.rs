@@ -27,9 +27,19 @@ pub struct TestServer {
 impl TestServer {
     /// A frontend with the default cluster, serving [`MODEL`], 1 ms between tokens.
     pub async fn start() -> Self {
+        Self::start_tracking(true).await
+    }
+
+    /// The same frontend with `--tracking off`: no layer, no tracker, no request metrics.
+    pub async fn start_untracked() -> Self {
+        Self::start_tracking(false).await
+    }
+
+    async fn start_tracking(tracking: bool) -> Self {
         let config = Config {
             model: MODEL.to_owned(),
             itl: Duration::from_millis(1),
+            tracking,
             ..Config::default()
         };
         let app = App::new(config).expect("recorder builds");
