@@ -86,13 +86,15 @@ ROWS = [
     ("record_first_token", "`record_first_token`", None),
     ("record_first_token_again", "`record_first_token` again (decode phase)", "set slot: no clock read"),
     ("record_finish", "`record_finish`", None),
+    ("record_finish_at", "`record_finish_at` (instant given)", "the slot alone, no clock read"),
     ("record_kv_hit", "`record_kv_hit`", None),
     ("record_isl", "`record_isl`", None),
     ("record_worker_full", "`record_worker_full`", "one 128-bit CAS per slot"),
     ("record_tokenize_latency", "`record_tokenize_latency`", None),
     ("record_router_queue_depth", "`record_router_queue_depth`", None),
     ("record_detokenize_latency", "`record_detokenize_latency`", None),
-    ("record_osl", "`record_osl`", "a relaxed store"),
+    ("record_osl", "`record_osl`", "the same value again (reference: a relaxed store)"),
+    ("record_osl_new_value", "`record_osl`, a new value each call", "a 128-bit CAS beside the finish (reference: a store)"),
     ("set_phase_and_drop", "`set_phase` + drop", None),
     ("ttft_ms", "`ttft_ms`", None),
     ("total_time_ms", "`total_time_ms`", None),
@@ -126,6 +128,10 @@ def contention_rows():
     for n in threads_of("all_writers_", "_threads"):
         rows.append((f"all_writers_{n}_threads", f"all writers, {n} threads (per token)",
                      "each thread: tokens, chunk reads, router writes"))
+    for n in threads_of("all_writers_two_calls_", "_threads"):
+        rows.append((f"all_writers_two_calls_{n}_threads",
+                     f"all writers, the seed's two calls, {n} threads (per token)",
+                     "block boundary as `record_osl` then `record_finish`"))
     for n in threads_of("stream_with_", "_readers"):
         rows.append((f"stream_with_{n}_readers", f"1 stream + {n} reader{'s' if n > 1 else ''} (per token)",
                      "readers loop on the timing"))
