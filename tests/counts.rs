@@ -182,3 +182,21 @@ fn rejections_explain_themselves() {
     let boxed: Box<dyn std::error::Error> = Box::new(PairRejected::TooLarge);
     assert!(boxed.source().is_none());
 }
+
+/// Found by `cargo mutants` (`nanos > PACKED_SUM_MAX` weakened to `==` in `packed_add` survived):
+/// a sample past the packed sum's range and its guard bit (here 2^41 ns, about 37 minutes) must
+/// not be added into the packed word, where its high bits would land in the count.
+#[test]
+fn a_detokenize_sample_past_the_packed_range_counts_once() {
+    let t = RequestTracker::new();
+    let sample = Duration::from_nanos(1 << 41);
+    t.record_detokenize_latency(sample);
+    assert_eq!(t.detokenize_count(), 1);
+    assert_eq!(t.detokenize_total_latency(), Some(sample));
+    t.record_detokenize_latency(Duration::from_nanos(5));
+    assert_eq!(t.detokenize_count(), 2);
+    assert_eq!(
+        t.detokenize_total_latency(),
+        Some(sample + Duration::from_nanos(5))
+    );
+}
