@@ -147,7 +147,7 @@ pub struct ReadmeDoctests;
 /// The tracker must stay within four cache lines (three until the fractional KV overlap, the
 /// migration count and the merged timing of issue 10 filled a fourth).
 #[cfg(not(reqtrack_model))]
-const _: () = assert!(std::mem::size_of::<RequestTracker>() <= 320);
+const _: () = assert!(std::mem::size_of::<RequestTracker>() <= 256);
 
 #[cfg(all(test, not(reqtrack_model)))]
 mod tests {

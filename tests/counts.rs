@@ -106,12 +106,13 @@ fn router_queue_depth_keeps_the_first_write() {
 }
 
 #[test]
-fn router_queue_depth_usize_max_is_rejected() {
+fn a_router_queue_depth_past_u32_max_minus_one_is_refused_and_changes_nothing() {
     let t = RequestTracker::new();
     assert!(!t.record_router_queue_depth(usize::MAX));
+    assert!(!t.record_router_queue_depth(u32::MAX as usize));
     assert_eq!(t.router_queue_depth(), None);
-    assert!(t.record_router_queue_depth(usize::MAX - 1));
-    assert_eq!(t.router_queue_depth(), Some(usize::MAX - 1));
+    assert!(t.record_router_queue_depth(u32::MAX as usize - 1));
+    assert_eq!(t.router_queue_depth(), Some(u32::MAX as usize - 1));
 }
 
 #[test]

@@ -799,11 +799,9 @@ fn whole_and_effective_kv_hits_share_one_first_write() {
 
 // ---- osl + finish past 2^20 tokens / 2^43 ns ------------------------------------------------
 //
-// Written for the fast-word design of the block slot (commit 8c9b614, reverted for the
-// 256-byte size contract): a 43-bit finish and a 20-bit osl in one 64-bit word, and a write
-// that does not fit freezing the packed value as the base of a 128-bit wide word. There these
-// models race a spill with a packed write, two spills, and a reader across the spill; on the
-// 128-bit slot in src/slot/block.rs they are plain CAS races with large values, and pass.
+// The block slot is a 43-bit finish and a 20-bit osl in one 64-bit word; a write that does not
+// fit freezes the packed value as the base of a 128-bit wide word (src/slot/block.rs). These
+// models race a spill with a packed write, two spills, and a reader across the spill.
 
 /// More than the packed osl holds (2^20 tokens).
 const OSL_SPILLS: usize = 1 << 20;
@@ -837,8 +835,8 @@ fn race_block_writes(
 
 /// A spill (osl past the packed range) racing a packed finish: neither write is lost, whether
 /// the finish lands before the freeze (it is in the base) or after (it fails its CAS against
-/// the frozen word and is redone the wide way). On the fast-word design, the mutant "the wide
-/// value ignores the base" fails it.
+/// the frozen word and is redone the wide way). The mutant "the wide value ignores the base"
+/// fails it.
 #[test]
 fn block_spill_racing_a_packed_write_loses_neither() {
     loom::model(|| {

@@ -27,6 +27,9 @@ pub(crate) const MAX_DETOKENIZE_COUNT: u64 = (1 << 63) - 1;
 /// The largest count a packed pair stores (`2^32 - 2`); the library exports the same value.
 pub(crate) const MAX_COUNT: u64 = (u32::MAX - 1) as u64;
 
+/// The largest router queue depth the tracker stores (`2^32 - 2`); a deeper one is refused.
+pub(crate) const MAX_QUEUE_DEPTH: u64 = (u32::MAX - 1) as u64;
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,7 +5,9 @@
 //! tracker and the model disagree is a bug in one of them. The interleaved checker's extra state
 //! (queued `set_phase` calls, half-done multi-step calls) lives in `steps.rs`, not here.
 
-use crate::limits::{MAX_COUNT, MAX_DETOKENIZE_COUNT, MAX_NANOS, MAX_SLOT_CONFLICTS};
+use crate::limits::{
+    MAX_COUNT, MAX_DETOKENIZE_COUNT, MAX_NANOS, MAX_QUEUE_DEPTH, MAX_SLOT_CONFLICTS,
+};
 use crate::merged::{MERGED_FIELDS, Merged, placed};
 use crate::observe::{Derived, Getters, Observed};
 use crate::op::{Op, Read};
@@ -254,7 +256,7 @@ impl Model {
                 Unit
             }
             Op::QueueDepth(n) => match u64::try_from(n) {
-                Ok(d) if d <= MAX_NANOS => Bool(once(&mut self.depth, d)),
+                Ok(d) if d <= MAX_QUEUE_DEPTH => Bool(once(&mut self.depth, d)),
                 _ => Bool(false),
             },
             Op::Migration => {

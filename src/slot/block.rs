@@ -43,13 +43,21 @@
 //! its CAS against the frozen word and redoes itself the wide way; nothing is lost, and the
 //! slot never waits for another thread.
 //!
+//! # Storage
+//!
+//! The packed word ([`BlockFast`], 8 bytes) and the spill ([`BlockSpill`], 16 bytes, 16-aligned
+//! for the 128-bit CAS) are two fields of their owner, and [`BlockStamp`] is a view of both.
+//! As one struct they would take 32 bytes (its size rounds up to its 16-byte alignment); apart,
+//! the tracker lays them out in 24, beside the phase gate on the line a chunk reader loads.
+//! The spill is only read once the packed word says WIDE, so the hot path touches 8 bytes.
+//!
 //! # Orderings
 //!
 //! * Packed writes (and the freeze, which is the same CAS) succeed with `Release`, so a reader
 //!   that `Acquire`-loads `fast` also sees what the writer did before (its first token).
 //!   Failure is `Relaxed`: the value seen is only used to retry. Weakening this `Release` or
 //!   `get`'s `Acquire` should fail the loom model `finish_is_never_seen_before_its_first_token`
-//!   (as it does for the 128-bit slot; not rerun on this design).
+//!   (`check/mutate-orderings.py`).
 //! * Writers load `fast` with `Relaxed`: the load only picks the CAS's expected value (a stale
 //!   one costs a failed CAS), and a WIDE it sees is final (the base never changes again).
 //! * Wide writes are `Release` CASes on `wide` (failure `Relaxed`), for the same reason as the
@@ -121,21 +129,51 @@ impl Block {
     }
 }
 
-/// The finish (monotonic max) and the osl (last write), as one value.
+/// The packed word of a [`BlockStamp`]: `finish word << 20 | osl`, or `WIDE | base` once wide.
 #[derive(Debug)]
-pub(crate) struct BlockStamp {
-    /// Packed `finish word << 20 | osl`, or `WIDE | base` once wide.
+pub(crate) struct BlockFast {
     fast: AtomicU64,
-    /// Once wide: the value XOR the widened base; 0 until then.
+}
+
+/// The wide spill of a [`BlockStamp`]: once wide, the value XOR the widened base; 0 until then.
+#[derive(Debug)]
+pub(crate) struct BlockSpill {
     wide: AtomicU128,
 }
 
-impl BlockStamp {
+impl BlockFast {
     /// No finish, osl 0 (packed).
     pub(crate) fn new() -> Self {
         Self {
             fast: AtomicU64::new(0),
+        }
+    }
+}
+
+impl BlockSpill {
+    /// Nothing spilled.
+    pub(crate) fn new() -> Self {
+        Self {
             wide: AtomicU128::new(0),
+        }
+    }
+}
+
+/// The finish (monotonic max) and the osl (last write), as one value: a view of the packed
+/// word and its spill, which the owner stores apart (module docs, "Storage").
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockStamp<'a> {
+    fast: &'a AtomicU64,
+    wide: &'a AtomicU128,
+}
+
+impl<'a> BlockStamp<'a> {
+    /// The slot made of `fast` and `spill` (both fresh from `new()` for an empty slot).
+    #[inline]
+    pub(crate) fn new(fast: &'a BlockFast, spill: &'a BlockSpill) -> Self {
+        Self {
+            fast: &fast.fast,
+            wide: &spill.wide,
         }
     }
 
@@ -246,25 +284,46 @@ mod tests {
     /// The largest finish offset the packed word holds (its word is `PACKED_FINISH_MAX`).
     const PACKED_FINISH: u64 = PACKED_FINISH_MAX - 1;
 
+    /// A slot's two parts, owned together (the tracker stores them apart).
+    struct Owned {
+        fast: BlockFast,
+        spill: BlockSpill,
+    }
+
+    impl Owned {
+        fn new() -> Self {
+            Self {
+                fast: BlockFast::new(),
+                spill: BlockSpill::new(),
+            }
+        }
+
+        fn slot(&self) -> BlockStamp<'_> {
+            BlockStamp::new(&self.fast, &self.spill)
+        }
+    }
+
     fn is_wide(b: &BlockStamp) -> bool {
         b.fast.load(Ordering::Relaxed) & WIDE != 0
     }
 
     #[test]
     fn starts_without_finish_and_zero_osl() {
-        assert_eq!(BlockStamp::new().get(), (None, 0));
+        assert_eq!(Owned::new().slot().get(), (None, 0));
     }
 
     #[test]
     fn record_writes_both_halves() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(16, 5_000);
         assert_eq!(b.get(), (Some(5_000), 16));
     }
 
     #[test]
     fn an_older_finish_keeps_the_later_one_but_osl_is_the_last_write() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(32, 9_000);
         b.record(16, 5_000);
         assert_eq!(b.get(), (Some(9_000), 16));
@@ -272,7 +331,8 @@ mod tests {
 
     #[test]
     fn record_finish_alone_keeps_osl() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record_osl(7);
         b.record_finish(3);
         b.record_finish(1);
@@ -281,7 +341,8 @@ mod tests {
 
     #[test]
     fn record_osl_alone_keeps_the_finish() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record_finish(0);
         b.record_osl(u64::MAX);
         assert_eq!(b.get(), (Some(0), u64::MAX));
@@ -289,14 +350,16 @@ mod tests {
 
     #[test]
     fn finish_saturates_instead_of_wrapping_into_osl() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(1, u64::MAX);
         assert_eq!(b.get(), (Some(MAX_STORED), 1));
     }
 
     #[test]
     fn the_largest_packed_values_stay_packed() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(OSL_MASK, PACKED_FINISH);
         assert!(!is_wide(&b));
         assert_eq!(b.get(), (Some(PACKED_FINISH), OSL_MASK));
@@ -304,7 +367,8 @@ mod tests {
 
     #[test]
     fn an_osl_past_the_packed_range_spills_and_keeps_the_finish() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record_finish(42);
         b.record_osl(OSL_MASK + 1);
         assert!(is_wide(&b));
@@ -313,7 +377,8 @@ mod tests {
 
     #[test]
     fn a_finish_past_the_packed_range_spills_and_keeps_osl() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record_osl(9);
         b.record_finish(PACKED_FINISH + 1);
         assert!(is_wide(&b));
@@ -322,7 +387,8 @@ mod tests {
 
     #[test]
     fn after_the_spill_the_halves_keep_their_semantics() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(3, 100);
         b.record(OSL_MASK + 5, 200);
         b.record(4, 150);
@@ -343,7 +409,8 @@ mod tests {
     /// differs from it in every bit the wide word can hold.
     #[test]
     fn a_wide_value_equal_to_the_base_reads_as_itself() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record_osl(5);
         b.record_osl(OSL_MASK + 1);
         b.record_osl(5);
@@ -357,7 +424,8 @@ mod tests {
 
     #[test]
     fn a_spill_happens_once_and_the_base_never_changes() {
-        let b = BlockStamp::new();
+        let o = Owned::new();
+        let b = o.slot();
         b.record(7, 70);
         b.record_osl(OSL_MASK + 1);
         let frozen = b.fast.load(Ordering::Relaxed);

@@ -4,7 +4,8 @@
 //! | slot | kept value | atomics |
 //! |---|---|---|
 //! | [`OnceStamp`] | first write | one `AtomicU64`, `v + 1` ([`encoding`](self::encoding)) |
-//! | [`BlockStamp`] | finish (monotonic max) and osl (last write), together | one 128-bit atomic: finish `v + 1`, osl |
+//! | [`OnceU32`] | first write up to `u32::MAX - 1` | one `AtomicU32`, `v + 1` |
+//! | [`BlockStamp`] | finish (monotonic max) and osl (last write), together | one `AtomicU64` (43-bit finish `v + 1`, 20-bit osl), spilling once to a 128-bit atomic |
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |
 //! | [`KvHitSlot`] | first valid `(overlap, isl_blocks)`, overlap possibly fractional | one 128-bit atomic: `isl_blocks + 1`, overlap's `f64` bits |
 //! | [`WorkerSlot`] | first `(id, rank, type)`, rank fill-in, conflicts; a merged triple until an own write | one 128-bit atomic |
@@ -21,9 +22,9 @@ mod sum;
 mod worker;
 mod worker_type;
 
-pub(crate) use block::BlockStamp;
+pub(crate) use block::{BlockFast, BlockSpill, BlockStamp};
 pub(crate) use encoding::MAX_STORED;
-pub(crate) use once::OnceStamp;
+pub(crate) use once::{OnceStamp, OnceU32};
 pub(crate) use overlap::KvHitSlot;
 pub use overlap::OverlapRejected;
 pub(crate) use pair::PackedPair;

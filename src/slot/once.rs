@@ -1,7 +1,8 @@
-//! `OnceStamp`: a first-write-wins `u64` slot.
+//! `OnceStamp`: a first-write-wins `u64` slot, and `OnceU32`, its 32-bit sibling.
 //!
-//! Used for the prefill-start, first-token, decode-first-token and prefill-complete offsets,
-//! the tokenize latency and the router queue depth.
+//! `OnceStamp` holds the prefill-start, first-token, decode-first-token and prefill-complete
+//! offsets and the tokenize latency; `OnceU32` holds the router queue depth (4 bytes, so that
+//! the migration count fits beside it on the tracker's first line).
 //!
 //! # Encoding
 //!
@@ -23,9 +24,12 @@
 //!   (`tracker::read`). Failure is `Relaxed`: a loser learns only that it lost, and returns
 //!   `false`.
 //! * `get` is an `Acquire` load, pairing with that `Release`.
+//! * `OnceU32` is `Relaxed` throughout: a queue depth publishes nothing (no reader reads
+//!   another value after it relying on it), and its first-write rule is decided by the CAS on
+//!   its one word, whatever the ordering.
 
 use super::encoding::{decode, encode};
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// A `u64` that keeps its first write.
 #[derive(Debug)]
@@ -71,6 +75,51 @@ impl OnceStamp {
     }
 }
 
+/// The largest value a [`OnceU32`] stores: `u32::MAX - 1` (its word is `v + 1`, 0 = unset).
+const MAX_STORED_U32: u32 = u32::MAX - 1;
+
+/// A `u32` that keeps its first write (`v + 1` in one `AtomicU32`; 0 is unset).
+#[derive(Debug)]
+pub(crate) struct OnceU32 {
+    bits: AtomicU32,
+}
+
+impl OnceU32 {
+    /// An unset slot.
+    pub(crate) fn new() -> Self {
+        Self {
+            bits: AtomicU32::new(0),
+        }
+    }
+
+    /// Records `value` if the slot is unset and `value` is at most [`MAX_STORED_U32`]. Returns
+    /// `true` if this call set it; `false` if the slot was set or `value` does not fit.
+    #[inline]
+    pub(crate) fn set(&self, value: u64) -> bool {
+        let Some(word) = u32::try_from(value)
+            .ok()
+            .filter(|&v| v <= MAX_STORED_U32)
+            .map(|v| v + 1)
+        else {
+            return false;
+        };
+        self.bits.load(Ordering::Relaxed) == 0
+            && self
+                .bits
+                .compare_exchange(0, word, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// The recorded value, if any.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<u64> {
+        self.bits
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
+            .map(u64::from)
+    }
+}
+
 #[cfg(all(test, not(reqtrack_model)))]
 mod tests {
     use super::*;
@@ -109,5 +158,31 @@ mod tests {
         let s = OnceStamp::new();
         assert!(s.set(u64::MAX));
         assert_eq!(s.get(), Some(MAX_STORED));
+    }
+
+    #[test]
+    fn a_u32_slot_keeps_its_first_write_zero_included() {
+        let s = OnceU32::new();
+        assert_eq!(s.get(), None);
+        assert!(s.set(0));
+        assert!(!s.set(3));
+        assert_eq!(s.get(), Some(0));
+    }
+
+    #[test]
+    fn a_u32_slot_stores_its_largest_value() {
+        let s = OnceU32::new();
+        assert!(s.set(u64::from(MAX_STORED_U32)));
+        assert_eq!(s.get(), Some(u64::from(MAX_STORED_U32)));
+    }
+
+    #[test]
+    fn a_value_past_the_u32_range_is_refused_and_leaves_the_slot_unset() {
+        let s = OnceU32::new();
+        assert!(!s.set(u64::from(u32::MAX)));
+        assert!(!s.set(u64::MAX));
+        assert_eq!(s.get(), None);
+        assert!(s.set(4));
+        assert_eq!(s.get(), Some(4));
     }
 }

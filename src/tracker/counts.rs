@@ -2,7 +2,7 @@
 //! output length, migrations, tokenizer latencies, router queue depth.
 
 use super::RequestTracker;
-use super::clock::{MAX_NANOS, nanos_saturating};
+use super::clock::nanos_saturating;
 use crate::slot::{MAX_COUNT, OverlapRejected, PairRejected};
 use crate::sync::Ordering;
 use std::time::Duration;
@@ -103,13 +103,13 @@ impl RequestTracker {
     /// Records the output length so far (last write wins; called at each block boundary).
     #[inline]
     pub fn record_osl(&self, osl: usize) {
-        self.block.record_osl(osl as u64);
+        self.block().record_osl(osl as u64);
     }
 
     /// Output tokens recorded so far (0 before any).
     #[inline]
     pub fn osl_tokens(&self) -> u64 {
-        self.block.get().1
+        self.block().get().1
     }
 
     // ---- migrations ---------------------------------------------------------------
@@ -180,13 +180,11 @@ impl RequestTracker {
     // ---- router -------------------------------------------------------------------
 
     /// Records the router queue depth at routing time, once. `true` if this call set it;
-    /// `false` if already set, or for `usize::MAX` (not storable; nothing changes).
+    /// `false` if already set, or for a depth above `u32::MAX - 1` (4 294 967 294: not
+    /// storable, nothing changes; no router queues that many).
     #[inline]
     pub fn record_router_queue_depth(&self, depth: usize) -> bool {
-        match u64::try_from(depth) {
-            Ok(d) if d <= MAX_NANOS => self.router_queue_depth.set(d),
-            _ => false,
-        }
+        u64::try_from(depth).is_ok_and(|d| self.router_queue_depth.set(d))
     }
 }
 

@@ -3,11 +3,12 @@
 //! | slot | kind | kept value |
 //! |---|---|---|
 //! | prefill start, first token, decode first token, prefill complete | [`OnceStamp`] | first write |
-//! | finish + osl | [`BlockStamp`] | finish: largest offset (monotonic max); osl: last write; one value |
+//! | finish + osl | [`BlockStamp`] (a packed word and its spill, stored apart) | finish: largest offset (monotonic max); osl: last write; one value |
 //! | `(overlap_blocks, isl_blocks)`, overlap possibly fractional | [`KvHitSlot`] | first valid write, either method |
 //! | `(cached_tokens, isl_tokens)` | [`PackedPair`] | first valid write |
 //! | prefill worker, decode worker | [`WorkerSlot`] | first write; rank fill-in; conflicts counted; a merged worker until the first own write |
-//! | tokenize latency, router queue depth | [`OnceStamp`] | first write |
+//! | tokenize latency | [`OnceStamp`] | first write |
+//! | router queue depth | [`OnceU32`] | first write up to `u32::MAX - 1` |
 //! | detokenize latency | [`LatencySum`] | saturating sum + count |
 //! | phase | [`PhaseGate`] | as set by the last permit holder |
 //! | migrations | `AtomicU32` | saturating count |
@@ -37,6 +38,7 @@
 //! time from a per-thread monotonic→wall anchor).
 //!
 //! [`OnceStamp`]: crate::slot::OnceStamp
+//! [`OnceU32`]: crate::slot::OnceU32
 //! [`KvHitSlot`]: crate::slot::KvHitSlot
 //! [`BlockStamp`]: crate::slot::BlockStamp
 //! [`PackedPair`]: crate::slot::PackedPair
@@ -57,7 +59,10 @@ mod workers;
 pub(crate) use read::PhaseStamps;
 
 use crate::gate::PhaseGate;
-use crate::slot::{BlockStamp, KvHitSlot, LatencySum, OnceStamp, PackedPair, WorkerSlot};
+use crate::slot::{
+    BlockFast, BlockSpill, BlockStamp, KvHitSlot, LatencySum, OnceStamp, OnceU32, PackedPair,
+    WorkerSlot,
+};
 use crate::sync::AtomicU32;
 use external::MergedTiming;
 use std::fmt;
@@ -93,13 +98,16 @@ pub use overlap::Overlap;
 ///
 /// 256 bytes, four cache lines grouped by who writes them: the base, the arrival and the stamps
 /// written once and read on every chunk (prefill start, first token, decode first token,
-/// prefill complete, router queue depth); the finish + osl, migrations and phase (written per
-/// block or per phase); the per-token detokenize counters with the rarely read fields (the
+/// prefill complete, router queue depth), with the migration count (written only when a
+/// request migrates); the finish + osl (its packed word and its spill) and the phase (written
+/// per block or per phase); the per-token detokenize counters with the rarely read fields (the
 /// prompt pair, tokenize latency, both worker slots); and the KV hit with the values merged
 /// from another hop (written once per request, read for the report). The per-token writes of
 /// the stream therefore never invalidate the line a chunk reader needs.
 /// (The fourth line came with the fractional KV overlap, which needs a 128-bit slot, the
-/// migration count and the merged timing; 192 bytes had no byte left.)
+/// migration count and the merged timing; 192 bytes had no byte left. The 64-bit packed
+/// finish + osl word added 8 bytes to the second line, which the migration count made room
+/// for by moving to the first, beside a router queue depth narrowed to 32 bits.)
 #[repr(C, align(64))]
 pub struct RequestTracker {
     // ---- line 1: written once, read on every chunk --------------------------------------
@@ -112,12 +120,14 @@ pub struct RequestTracker {
     first_token: OnceStamp,
     decode_first_token: OnceStamp,
     prefill_complete: OnceStamp,
-    router_queue_depth: OnceStamp,
-    // ---- line 2: written per block or per phase, read on every chunk --------------------
-    /// The finish and osl, written and read as one value.
-    block: BlockStamp,
-    /// Migrations to another worker, saturating.
+    router_queue_depth: OnceU32,
+    /// Migrations to another worker, saturating (written per migration, rarely).
     migrations: AtomicU32,
+    // ---- line 2: written per block or per phase, read on every chunk --------------------
+    /// The finish and osl's spill, read only once `block` says it spilled (`slot::block`).
+    block_spill: BlockSpill,
+    /// The finish and osl, written and read as one value (with `block_spill`: [`Self::block`]).
+    block: BlockFast,
     gate: PhaseGate,
     // ---- line 3: written per token (detokenize), rarely read ----------------------------
     detokenize: LatencySum,
@@ -165,14 +175,15 @@ impl RequestTracker {
             first_token: OnceStamp::new(),
             decode_first_token: OnceStamp::new(),
             prefill_complete: OnceStamp::new(),
-            block: BlockStamp::new(),
+            block: BlockFast::new(),
+            block_spill: BlockSpill::new(),
             kv_hit: KvHitSlot::new(),
             isl: PackedPair::new(),
             migrations: AtomicU32::new(0),
             merged: MergedTiming::new(),
             tokenize: OnceStamp::new(),
             detokenize: LatencySum::new(),
-            router_queue_depth: OnceStamp::new(),
+            router_queue_depth: OnceU32::new(),
             prefill_worker: WorkerSlot::new(),
             decode_worker: WorkerSlot::new(),
             gate: PhaseGate::new(),
@@ -183,6 +194,12 @@ impl RequestTracker {
     #[inline]
     pub(crate) fn offset(&self, t: Instant) -> u64 {
         clock::offset_since(self.base, t)
+    }
+
+    /// The finish + osl slot: its packed word and its spill, stored apart (`slot::block`).
+    #[inline]
+    pub(crate) fn block(&self) -> BlockStamp<'_> {
+        BlockStamp::new(&self.block, &self.block_spill)
     }
 
     /// The phase gate (the permits release it).
@@ -265,7 +282,8 @@ mod tests {
                 0,
             ),
             ("block", offset_of!(RequestTracker, block), 1),
-            ("migrations", offset_of!(RequestTracker, migrations), 1),
+            ("migrations", offset_of!(RequestTracker, migrations), 0),
+            ("block_spill", offset_of!(RequestTracker, block_spill), 1),
             ("gate", offset_of!(RequestTracker, gate), 1),
             ("detokenize", offset_of!(RequestTracker, detokenize), 2),
             ("isl (prompt pair)", offset_of!(RequestTracker, isl), 2),
@@ -289,8 +307,9 @@ mod tests {
     }
 
     #[test]
-    fn the_block_slot_does_not_straddle_two_lines() {
-        let start = offset_of!(RequestTracker, block);
-        assert_eq!(line(start), line(start + 15), "one 16-byte slot, one line");
+    fn the_block_slot_and_its_spill_share_one_line() {
+        let start = offset_of!(RequestTracker, block_spill);
+        assert_eq!(line(start), line(start + 15), "the spill on one line");
+        assert_eq!(line(start), line(offset_of!(RequestTracker, block)));
     }
 }

@@ -30,7 +30,7 @@ impl RequestTracker {
             &self.merged.finish,
             |v| v,
             || {
-                let (own_finish, own_osl) = self.block.get();
+                let (own_finish, own_osl) = self.block().get();
                 osl = own_osl;
                 own_finish
             },
@@ -81,7 +81,7 @@ impl RequestTracker {
     /// Latest finish offset, ns (own, else merged).
     #[inline]
     fn finish_ns(&self) -> Option<u64> {
-        own_or_merged(&self.merged.finish, |v| v, || self.block.get().0)
+        own_or_merged(&self.merged.finish, |v| v, || self.block().get().0)
     }
 
     /// Whether the tracker has a finish of its own (a merged one does not count): for a caller
@@ -89,7 +89,7 @@ impl RequestTracker {
     /// total never stands in for this request's own duration. One `Acquire` load of the block.
     #[inline]
     pub(crate) fn has_own_finish(&self) -> bool {
-        self.block.get().0.is_some()
+        self.block().get().0.is_some()
     }
 
     /// KV transfer estimate, ns (own stamps, else merged).

@@ -77,7 +77,7 @@ impl RequestTracker {
     /// Records a finish at `t`; ignored if a later finish is already recorded.
     #[inline]
     pub fn record_finish_at(&self, t: Instant) {
-        self.block.record_finish(self.offset(t));
+        self.block().record_finish(self.offset(t));
     }
 
     /// Records a block boundary now: the output length so far and a finish, as **one** value.
@@ -107,7 +107,7 @@ impl RequestTracker {
     /// [`record_osl_and_finish`](Self::record_osl_and_finish) with the finish at `t`.
     #[inline]
     pub fn record_osl_and_finish_at(&self, osl: usize, t: Instant) {
-        self.block.record(osl as u64, self.offset(t));
+        self.block().record(osl as u64, self.offset(t));
     }
 
     // ---- instants for observers -------------------------------------------------------
@@ -122,7 +122,7 @@ impl RequestTracker {
             self.first_token.get(),
             self.decode_first_token.get(),
             self.prefill_complete.get(),
-            self.block.get().0,
+            self.block().get().0,
         ]
         .into_iter()
         .flatten()
