@@ -851,6 +851,38 @@ fn block_spill_racing_a_packed_write_loses_neither() {
     });
 }
 
+/// Message passing through the spill: the block slot spilled before the threads start (an osl
+/// past the packed range), so the finish the stream records after its first token is a write
+/// of the wide word only. A reader that sees that finish also sees the first token. Weakening
+/// the wide write's `Release` or the wide load's `Acquire` to `Relaxed` fails this model
+/// (`check/mutate-orderings.py`); the packed word does not change here, so it cannot carry the
+/// ordering.
+#[test]
+fn a_spilled_finish_is_never_seen_before_its_first_token() {
+    loom::model(|| {
+        let (t, t0) = tracker();
+        t.record_osl(OSL_SPILLS);
+        let started = Arc::new(AtomicUsize::new(0));
+        let stream = {
+            let t = Arc::clone(&t);
+            spawn_after_start(&started, move || {
+                t.record_first_token_at(ms(t0, 3));
+                t.record_finish_at(ms(t0, 9));
+            })
+        };
+        observe_started(&started);
+        let timing = t.get_timing_info();
+        if timing.total_time_ms.is_some() {
+            assert_eq!(
+                timing.ttft_ms,
+                Some(3.0),
+                "a wide finish before its first token"
+            );
+        }
+        stream.join().unwrap();
+    });
+}
+
 /// Two spills at once (a finish and an osl past their packed ranges): one freezes the packed
 /// word, the other's CAS fails against it and it writes the wide way; both land.
 #[test]

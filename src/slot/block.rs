@@ -56,12 +56,14 @@
 //! * Packed writes (and the freeze, which is the same CAS) succeed with `Release`, so a reader
 //!   that `Acquire`-loads `fast` also sees what the writer did before (its first token).
 //!   Failure is `Relaxed`: the value seen is only used to retry. Weakening this `Release` or
-//!   `get`'s `Acquire` should fail the loom model `finish_is_never_seen_before_its_first_token`
+//!   `get`'s `Acquire` fails the loom model `finish_is_never_seen_before_its_first_token`
 //!   (`check/mutate-orderings.py`).
 //! * Writers load `fast` with `Relaxed`: the load only picks the CAS's expected value (a stale
 //!   one costs a failed CAS), and a WIDE it sees is final (the base never changes again).
 //! * Wide writes are `Release` CASes on `wide` (failure `Relaxed`), for the same reason as the
-//!   packed ones; `wide` is loaded `Relaxed` by writers, as `fast` is.
+//!   packed ones; `wide` is loaded `Relaxed` by writers, as `fast` is. Weakening this `Release`
+//!   or `get_wide`'s `Acquire` fails the loom model
+//!   `a_spilled_finish_is_never_seen_before_its_first_token`.
 //! * `get` loads `fast` with `Acquire`; if it is wide, it then loads `wide` with `Acquire`,
 //!   pairing with the wide writes' `Release`. A `wide` of 0 means the base, which was published
 //!   by the packed writes before the freeze: the freeze is a read-modify-write, so it continues
