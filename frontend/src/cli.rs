@@ -15,6 +15,13 @@ pub struct Cli {
     /// Serve until Ctrl-C (or SIGTERM) without the built-in load.
     #[arg(long)]
     pub serve: bool,
+    /// Load only: send the built-in load to a frontend already serving at this base URL (one
+    /// started with `--serve`, say) and serve nothing. The summary's server side comes from
+    /// that frontend's `/metrics` (its worker conflicts and busy workers are not known here).
+    /// benches/frontend_cost.sh uses it to count the server's instructions apart from the
+    /// clients'.
+    #[arg(long, value_name = "URL", value_parser = http_url, conflicts_with = "serve")]
+    pub target: Option<String>,
     /// The served model name.
     #[arg(long, default_value = "reqtrack-sim")]
     pub model: String,

@@ -60,6 +60,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: cli::Cli, traces: Option<&OtlpTraces>) -> ExitCode {
+    if let Some(target) = &cli.target {
+        return drive(&cli, target.trim_end_matches('/'), None).await;
+    }
     let listener = match TcpListener::bind(cli.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -105,7 +108,7 @@ async fn run(cli: cli::Cli, traces: Option<&OtlpTraces>) -> ExitCode {
         shutdown_signal().await;
         ExitCode::SUCCESS
     } else {
-        drive(&cli, &app).await
+        drive(&cli, &format!("http://{}", cli.listen), Some(&app)).await
     };
     let _ = stop.send(());
     match tokio::time::timeout(Duration::from_secs(5), server).await {
@@ -134,9 +137,9 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// The built-in load, then the summary.
-async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
-    let base = format!("http://{}", cli.listen);
+/// The built-in load against `base`, then the summary. `app` is the frontend serving `base` in
+/// this process, or `None` for `--target` (another process serves it).
+async fn drive(cli: &cli::Cli, base: &str, app: Option<&App>) -> ExitCode {
     eprintln!(
         "frontend: {} on {base}, {:.1} s of load at {} req/s, {} prefill + {} decode workers x {} dp ranks",
         cli.model, cli.duration, cli.qps, cli.prefill_workers, cli.decode_workers, cli.dp_ranks
@@ -147,7 +150,7 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
     let collector = tokio::spawn(summary::collect(rx, start));
     let sent = load::run(
         load::LoadConfig {
-            base: base.clone(),
+            base: base.to_owned(),
             model: cli.model.clone(),
             duration: Duration::from_secs_f64(cli.duration),
             qps: cli.qps,
@@ -171,7 +174,18 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
     // The server ends a disconnected request when it notices; give it a moment (bounded).
     let mut server = summary::ServerView::default();
     for _ in 0..50 {
-        server = summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy());
+        server = match app {
+            Some(app) => {
+                summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy())
+            }
+            None => match scrape_remote(base).await {
+                Some(text) => summary::ServerView::from_scrape(&text, 0),
+                None => {
+                    eprintln!("error: cannot scrape {base}/metrics");
+                    return ExitCode::from(1);
+                }
+            },
+        };
         if server.inflight == 0.0 && server.queued == 0.0 && server.workers_busy == 0 {
             break;
         }
@@ -181,7 +195,7 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
         elapsed,
         sent,
         cpu_ns,
-        conflicts: app.telemetry().worker_conflicts(),
+        conflicts: app.map(|app| app.telemetry().worker_conflicts()),
     };
     stats.print(&run, &server);
     if cli.json {
@@ -197,4 +211,10 @@ async fn drive(cli: &cli::Cli, app: &App) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// The text of `base`'s `/metrics`, for `--target`.
+async fn scrape_remote(base: &str) -> Option<String> {
+    let response = reqwest::get(format!("{base}/metrics")).await.ok()?;
+    response.error_for_status().ok()?.text().await.ok()
 }

@@ -201,8 +201,9 @@ pub struct RunFigures {
     pub sent: Sent,
     /// Process CPU over the run (server and clients), ns.
     pub cpu_ns: Option<u64>,
-    /// Worker conflicts the trackers counted.
-    pub conflicts: u64,
+    /// Worker conflicts the trackers counted; `None` when another process serves
+    /// (`--target`), whose trackers this one cannot see.
+    pub conflicts: Option<u64>,
 }
 
 fn client_label(s: ClientStatus) -> String {
@@ -281,7 +282,10 @@ impl Stats {
         };
         println!();
         println!("{:<38}{:>10.3}", "KV hit rate (mean)", kv);
-        println!("{:<38}{:>10}", "worker conflicts", run.conflicts);
+        match run.conflicts {
+            Some(n) => println!("{:<38}{n:>10}", "worker conflicts"),
+            None => println!("{:<38}{:>10}", "worker conflicts", "unknown"),
+        }
         // `+ 0.0`: an absent series sums to -0, printed as 0.
         println!(
             "{:<38}{:>10.0}",
@@ -289,10 +293,12 @@ impl Stats {
             server.inflight + 0.0
         );
         println!("{:<38}{:>10.0}", "queued at the end", server.queued + 0.0);
-        println!(
-            "{:<38}{:>10}",
-            "workers busy at the end", server.workers_busy
-        );
+        if run.conflicts.is_some() {
+            println!(
+                "{:<38}{:>10}",
+                "workers busy at the end", server.workers_busy
+            );
+        }
         self.print_cpu(run);
         // One machine-readable line for scripts (benches/frontend_cost.sh).
         println!(
@@ -307,8 +313,13 @@ impl Stats {
             println!("{:<38}{:>10}", "process CPU", "unknown");
             return;
         };
+        let whose = if run.conflicts.is_some() {
+            "server and clients"
+        } else {
+            "the clients only"
+        };
         println!(
-            "{:<38}{:>10.2} s  ({:.0}% of one core; server and clients)",
+            "{:<38}{:>10.2} s  ({:.0}% of one core; {whose})",
             "process CPU",
             cpu as f64 / 1e9,
             100.0 * cpu as f64 / 1e9 / run.elapsed.as_secs_f64()
