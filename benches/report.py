@@ -94,7 +94,7 @@ ROWS = [
     ("record_router_queue_depth", "`record_router_queue_depth`", None),
     ("record_detokenize_latency", "`record_detokenize_latency`", None),
     ("record_osl", "`record_osl`", "the same value again (reference: a relaxed store)"),
-    ("record_osl_new_value", "`record_osl`, a new value each call", "a 128-bit CAS beside the finish (reference: a store)"),
+    ("record_osl_new_value", "`record_osl`, a new value each call", "a 64-bit CAS on the packed finish + osl word (reference: a store)"),
     ("set_phase_and_drop", "`set_phase` + drop", None),
     ("ttft_ms", "`ttft_ms`", None),
     ("total_time_ms", "`total_time_ms`", None),
@@ -150,8 +150,8 @@ def table(rows):
     return out
 
 
-def lifecycle_floor():
-    """What one lifecycle cannot avoid, from parts measured in the same run."""
+def lifecycle_floor_ns():
+    """(reqtrack's lifecycle, its floor, the floor's parts), or None where a part is missing."""
     parts = {n: mean_ns("floor_parts", n) for n in
              ("instant_now", "atomic_rmw", "json_encode", "kept_gauge_set")}
     life = mean_ns("lifecycle", "reqtrack")
@@ -161,9 +161,19 @@ def lifecycle_floor():
     # RMWs: gate acquire + release (2), 1 worker-slot CAS (Prefill phase: one slot), prefill
     # start, first token, kv, isl (4), 16 finishes, 64 detokenize samples (one CAS each) = 87.
     # JSON: one TimingInfo. Gauges: 3 kept-handle sets.
+    floor = 19 * parts["instant_now"] + 87 * parts["atomic_rmw"] + parts["json_encode"] \
+        + 3 * parts["kept_gauge_set"]
+    return life, floor, parts
+
+
+def lifecycle_floor():
+    """What one lifecycle cannot avoid, from parts measured in the same run."""
+    got = lifecycle_floor_ns()
+    if not got:
+        return None
+    life, floor, parts = got
     clocks = 19 * parts["instant_now"]
     rmws = 87 * parts["atomic_rmw"]
-    floor = clocks + rmws + parts["json_encode"] + 3 * parts["kept_gauge_set"]
     return (f"Lifecycle floor: {fmt(floor)} = 19 clock reads {fmt(clocks)} + 87 atomic RMWs "
             f"{fmt(rmws)} + one `TimingInfo` JSON {fmt(parts['json_encode'])} + 3 kept gauge sets "
             f"{fmt(3 * parts['kept_gauge_set'])}; reqtrack's lifecycle is {life / floor:.2f}× that floor.")
@@ -212,6 +222,30 @@ def targets(tail):
     return out
 
 
+def targets_speed():
+    """Issue 18's targets for the seed's own calls, each with its figure from this run."""
+    out = ["| target | figure | met |", "|---|---|:-:|"]
+
+    def add(name, group, minimum):
+        r = ratio(mean_ns(group, "reference"), mean_ns(group, "reqtrack"))
+        out.append(f"| {name} | {fmt_ratio(r)} | {'-' if r is None else ('yes' if r >= minimum else '**no**')} |")
+
+    add("`record_finish` ≥ 1.0×", "record_finish", 1.0)
+    add("`record_finish_at` (the slot alone) ≥ 1.0×", "record_finish_at", 1.0)
+    add("`record_osl`, the same value ≥ 1.0×", "record_osl", 1.0)
+    add("`record_osl`, a new value ≥ 1.0×", "record_osl_new_value", 1.0)
+    for n in threads_of("all_writers_two_calls_", "_threads"):
+        add(f"all writers, the seed's two calls ({n} threads) ≥ 1.0×", f"all_writers_two_calls_{n}_threads", 1.0)
+    add("production shape ≥ 2×", "production_shape", 2.0)
+    got = lifecycle_floor_ns()
+    if got:
+        life, floor, _ = got
+        r = life / floor
+        out.append(f"| 64-token lifecycle within 1.15× of its floor | {r:.2f}× ({fmt(life)} vs {fmt(floor)}) | "
+                   f"{'yes' if r <= 1.15 else '**no**'} |")
+    return out
+
+
 def tail_table(tail):
     out = [f"Tail latency (`benches/tail.rs`: {tail['threads']} threads on {tail['cores']} cores, "
            f"{tail['calls_per_thread']} calls each, ns; each figure includes one clock read, "
@@ -255,6 +289,7 @@ def section(args):
     if size:
         lines += ["", size]
     lines += ["", "Targets (issue 12), from this run:", ""] + targets(tail)
+    lines += ["", "Targets for the seed's own calls (issue 18), from this run:", ""] + targets_speed()
     if tail:
         lines += [""] + tail_table(tail)
     lines += ["", "![reqtrack vs the reference, time per call, log scale](benches/perf.svg)"]
