@@ -28,6 +28,26 @@
 //!   `output_tokens_total`.
 //! * Counts saturate at `u64::MAX` instead of wrapping.
 //!
+//! # Cache lines a chunk touches
+//!
+//! A later chunk (the steady state of a stream) touches:
+//!
+//! * this `StreamMetrics` (`osl`, `last_chunk`, the guard's two `Arc`s): the stream's own;
+//! * the [`ModelMetrics`](super::ModelMetrics) slots holding the `output_tokens_total` counter
+//!   and the ITL histogram handles: read only, shared by every stream of the model;
+//! * the recorder's cell for `output_tokens_total` (one atomic add) and its ITL histogram
+//!   storage: shared by every stream of the model and endpoint, so these are the lines that
+//!   move between cores. With the stock `metrics-exporter-prometheus` the histogram is the
+//!   tail block of an `AtomicBucket` plus a `quanta` clock read per sample; with a pre-bucketed
+//!   recorder it is one bucket's count and the sum;
+//! * the tracker's first line, read (its base, to turn `now` into an offset), and its second
+//!   line, written: the packed finish + osl word, one 64-bit CAS. The tracker's third and
+//!   fourth lines (per-token detokenize counters, workers, KV hit, merged timing) are not
+//!   touched.
+//!
+//! The first chunk also writes the tracker's first line (the first token), records TTFT and
+//! takes the request out of `queued_requests` (the guard's gauge).
+//!
 //! Single owner (the response stream): plain fields, no atomics, no allocation.
 
 use super::labels::Outcome;
