@@ -21,11 +21,8 @@
 
 use criterion::{BenchmarkId, Criterion, black_box};
 use metrics::Recorder;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use prometheus::{HistogramOpts, HistogramVec};
 use reqtrack::{
-    DEFAULT_BUCKETS, Endpoint, ModelMetrics, Prefix, RequestGuard, RequestTracker, RequestType,
-    StreamMetrics, names,
+    Endpoint, ModelMetrics, Prefix, RequestGuard, RequestTracker, RequestType, StreamMetrics,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +31,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::dynamo_way::DynamoWay;
+use common::recorders::{exporter, prebucketed};
 
 const MODEL: &str = "llama";
 /// Stream counts: hot (one stream), a busy frontend's worth, far more than fit in L2.
@@ -82,42 +80,6 @@ fn round_robin(streams: &mut [StreamMetrics], iters: u64, upkeep: &dyn Fn()) -> 
         left -= n;
     }
     total
-}
-
-/// The stock exporter, with the library's default buckets.
-fn exporter() -> (
-    metrics_exporter_prometheus::PrometheusRecorder,
-    PrometheusHandle,
-) {
-    let prefix = Prefix::default();
-    let recorder = DEFAULT_BUCKETS
-        .iter()
-        .fold(PrometheusBuilder::new(), |b, (suffix, buckets)| {
-            b.set_buckets_for_metric(Matcher::Full(prefix.name(suffix)), buckets)
-                .expect("valid buckets")
-        })
-        .build_recorder();
-    let handle = recorder.handle();
-    (recorder, handle)
-}
-
-/// `metrics-prometheus` with every request histogram registered with its default buckets
-/// (`prometheus` cannot change a histogram's buckets after registration).
-fn prebucketed() -> metrics_prometheus::Recorder {
-    let prefix = Prefix::default();
-    let recorder = metrics_prometheus::Recorder::builder()
-        .with_registry(prometheus::Registry::new())
-        .build();
-    for (suffix, buckets) in DEFAULT_BUCKETS {
-        let label = if *suffix == names::TOKENIZER_LATENCY_MS {
-            "operation"
-        } else {
-            "model"
-        };
-        let opts = HistogramOpts::new(prefix.name(suffix), *suffix).buckets(buckets.to_vec());
-        recorder.register_metric(HistogramVec::new(opts, &[label]).expect("valid histogram"));
-    }
-    recorder
 }
 
 fn bench_recorder<R: Recorder + Sync>(

@@ -7,8 +7,10 @@
 //!   include the clock read.
 //! * `end_of_request`: `finish(Outcome::Success)` of a request whose tracker has every figure
 //!   (requests_total, the gauges' decrements, every end-of-request histogram), vs the same
-//!   observations through `with_label_values`; and the whole per-request metric cost
-//!   (guard creation + finish).
+//!   observations through `with_label_values`; the same `finish` into a pre-bucketed recorder
+//!   (`metrics-prometheus`, histograms registered with `DEFAULT_BUCKETS`; the `ModelMetrics`
+//!   built for it with `with_recorder`); and the whole per-request metric cost (guard creation
+//!   + finish).
 //!
 //! The exporter's histograms buffer samples until drained: every batch drains them
 //! (`run_upkeep`) outside the timed region, so memory stays bounded and every batch starts
@@ -17,10 +19,10 @@
 //! `cargo bench --bench request_metrics`
 
 use criterion::{Criterion, black_box};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use reqtrack::{
-    DEFAULT_BUCKETS, Endpoint, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker,
-    RequestType, StreamMetrics,
+    Endpoint, ModelMetrics, Outcome, Prefix, RequestGuard, RequestTracker, RequestType,
+    StreamMetrics,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::dynamo_way::DynamoWay;
+use common::recorders::{exporter, prebucketed};
 use common::{CountingAlloc, allocations};
 
 #[global_allocator]
@@ -80,21 +83,22 @@ fn batched(handle: &PrometheusHandle, iters: u64, mut op: impl FnMut(u64) -> Dur
 
 fn main() {
     let prefix = Prefix::default();
-    let builder = DEFAULT_BUCKETS
-        .iter()
-        .fold(PrometheusBuilder::new(), |b, (suffix, buckets)| {
-            b.set_buckets_for_metric(Matcher::Full(prefix.name(suffix)), buckets)
-                .unwrap()
-        });
-    let recorder = builder.build_recorder();
-    let handle = recorder.handle();
+    let (recorder, handle) = exporter();
     metrics::set_global_recorder(recorder).expect("first recorder");
+    // The pre-bucketed recorder, for the end of a request: the ModelMetrics built for it
+    // records into it wherever it is called (`ModelMetrics::with_recorder`).
+    let fast = Arc::new(ModelMetrics::with_recorder(
+        &prefix,
+        MODEL,
+        Arc::new(prebucketed()),
+    ));
 
     let m = Arc::new(ModelMetrics::new(&prefix, MODEL));
     let t = full_tracker();
     let dynamo = DynamoWay::new(MODEL);
     // First request of the model: resolves the lazily registered series; not measured.
     guard(&m, &t).finish(Outcome::Success);
+    guard(&fast, &t).finish(Outcome::Success);
     dynamo.end(&t);
     let mut stream: StreamMetrics = guard(&m, &full_tracker()).into_stream();
     stream.observe_chunk(1, Instant::now());
@@ -148,6 +152,16 @@ fn main() {
                     }
                     start.elapsed()
                 })
+            })
+        });
+        g.bench_function("reqtrack_finish_prebucketed", |b| {
+            b.iter_custom(|iters| {
+                let guards: Vec<_> = (0..iters).map(|_| guard(&fast, &t)).collect();
+                let start = Instant::now();
+                for g in guards {
+                    g.finish(Outcome::Success);
+                }
+                start.elapsed()
             })
         });
         g.bench_function("dynamo_way", |b| b.iter(|| dynamo.end(black_box(&t))));

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dynamo_way;
+pub mod recorders;
 
 use std::future::Future;
 use std::pin::pin;
