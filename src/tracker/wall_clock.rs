@@ -331,6 +331,24 @@ mod tests {
     }
 
     #[test]
+    fn equally_wide_brackets_keep_the_first() {
+        // Only a strictly tighter bracket replaces the one kept: of three 7 ms brackets (all
+        // retried), the first stays.
+        let t0 = Instant::now();
+        let mut mono_reads = Vec::new();
+        let mut at = t0;
+        for _ in 0..BRACKET_TRIES {
+            mono_reads.push(at);
+            at += 7 * MS;
+            mono_reads.push(at);
+            at += MS;
+        }
+        let mut mono = mono_reads.into_iter();
+        let a = Anchor::take(|| mono.next().unwrap(), wall0);
+        assert_eq!(a.mono, t0 + 7 * MS / 2);
+    }
+
+    #[test]
     fn epoch_ms_at_now_is_within_a_millisecond_of_the_wall_clock() {
         // A correctness check of the derived arrival against direct reads around it, not a
         // timing assertion: it fails only if the derivation is wrong or the wall clock steps
