@@ -298,6 +298,33 @@ fn an_explicit_disconnect_stamps_the_finish_at_the_given_instant() {
     assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
 }
 
+/// `client_disconnected` (no instant) on a guard that never streamed ends it as a cancellation,
+/// not as the internal error a plain drop of that guard would be.
+#[test]
+fn a_client_disconnect_before_the_stream_is_counted_as_cancelled() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.client_disconnected();
+    });
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
+        Some(1)
+    );
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
+
+/// A guard hands out the tracker it was made with.
+#[test]
+fn a_guard_reports_its_own_tracker() {
+    record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, Instant::now());
+        assert!(Arc::ptr_eq(g.tracker(), &t));
+        g.finish(Outcome::Success);
+    });
+}
+
 // ---- model_cancellation_total and model_rejection_total (Dynamo's) ---------------------------
 
 #[test]
