@@ -227,6 +227,12 @@ mod tests {
     use metrics_util::debugging::DebuggingRecorder;
 
     #[test]
+    fn the_prefix_is_the_one_given() {
+        let prefix = Prefix::new("router").unwrap();
+        assert_eq!(ServedModels::new(&prefix, ["m"]).prefix(), &prefix);
+    }
+
+    #[test]
     fn unknown_strings_fall_back_and_the_unknown_name_is_not_a_second_entry() {
         let recorder = Arc::new(DebuggingRecorder::new());
         let snapshotter = recorder.snapshotter();
