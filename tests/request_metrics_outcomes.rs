@@ -325,6 +325,38 @@ fn a_guard_reports_its_own_tracker() {
     });
 }
 
+/// `finish_at` on a stream that saw no chunk ends it with its outcome (not as a disconnect)
+/// and stamps the finish at the given instant.
+#[test]
+fn a_stream_finished_at_an_instant_counts_its_outcome_and_ends_there() {
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        g.into_stream().finish_at(Outcome::Success, at(t0, 42));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(42.0));
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("success", "")),
+        Some(1)
+    );
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
+
+/// A stream hands out its request's tracker.
+#[test]
+fn a_stream_reports_its_requests_tracker() {
+    record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, Instant::now());
+        let s = g.into_stream();
+        assert!(Arc::ptr_eq(s.tracker(), &t));
+        s.finish(Outcome::Success);
+    });
+}
+
 // ---- model_cancellation_total and model_rejection_total (Dynamo's) ---------------------------
 
 #[test]
