@@ -387,6 +387,28 @@ fn a_client_disconnect_is_missing_from_model_cancellation_total() {
     );
 }
 
+/// A stream refused for load (after it started) is a rejection, not the client disconnect a
+/// drop of the stream would be.
+#[test]
+fn a_stream_refused_for_load_counts_a_rejection() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.into_stream().reject();
+    });
+    assert_eq!(
+        r.counter(
+            names::MODEL_REJECTION_TOTAL,
+            &[("model", MODEL), ("endpoint", "chat_completions")]
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "overload")),
+        Some(1)
+    );
+}
+
 #[test]
 fn a_request_refused_for_load_is_missing_from_model_rejection_total() {
     let r = record(|| {
