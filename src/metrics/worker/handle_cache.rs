@@ -305,6 +305,13 @@ mod tests {
     use metrics_util::debugging::DebuggingRecorder;
 
     #[test]
+    fn an_instant_before_the_origin_is_negative() {
+        let origin = Instant::now() + Duration::from_secs(1);
+        assert_eq!(nanos_since(origin, origin - Duration::from_nanos(5)), -5);
+        assert_eq!(nanos_since(origin, origin + Duration::from_nanos(5)), 5);
+    }
+
+    #[test]
     fn table_bytes_is_capacity_times_entry_size_plus_a_control_byte() {
         std::thread::spawn(|| {
             let recorder = DebuggingRecorder::new();
