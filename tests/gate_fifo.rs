@@ -137,3 +137,127 @@ fn waiter_cancelled_before_handoff_leaves_the_queue() {
     drop(holder);
     assert!(t.try_set_phase(RequestPhase::Aggregated).is_some());
 }
+
+/// A queued waiter cancelled before any handoff leaves the gate with its holder: the cancel
+/// uncounts the waiter and frees nothing.
+#[test]
+fn waiter_cancelled_before_handoff_leaves_the_gate_held() {
+    let t = RequestTracker::new();
+    let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+    let mut quitter = Box::pin(t.set_phase(RequestPhase::Decode));
+    assert!(poll_once(&mut quitter).is_pending());
+    drop(quitter);
+    assert!(
+        t.try_set_phase(RequestPhase::Aggregated).is_none(),
+        "the holder still holds the gate"
+    );
+    assert_eq!(t.phase(), RequestPhase::Prefill);
+    drop(holder);
+}
+
+/// The last waiter cancelled after the handoff frees the gate with no waiter left counted: a
+/// newcomer's permit, once dropped, frees it again instead of handing it to nobody.
+#[test]
+fn last_waiter_cancelled_after_handoff_leaves_no_waiter_counted() {
+    let t = RequestTracker::new();
+    let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+    let mut only = Box::pin(t.set_phase(RequestPhase::Decode));
+    assert!(poll_once(&mut only).is_pending());
+    drop(holder);
+    drop(only);
+    let newcomer = t.try_set_phase(RequestPhase::Aggregated).unwrap();
+    drop(newcomer);
+    assert!(
+        t.try_set_phase(RequestPhase::Prefill).is_some(),
+        "the newcomer's release freed the gate"
+    );
+}
+
+/// The last waiter cancelled after the handoff leaves the previous holder's phase in place,
+/// whichever phase that is (here Decode, the code no other bit pattern decodes to by chance).
+#[test]
+fn last_waiter_cancelled_after_handoff_keeps_the_decode_phase() {
+    let t = RequestTracker::new();
+    let holder = t.try_set_phase(RequestPhase::Decode).unwrap();
+    let mut only = Box::pin(t.set_phase(RequestPhase::Prefill));
+    assert!(poll_once(&mut only).is_pending());
+    drop(holder);
+    drop(only);
+    assert_eq!(t.phase(), RequestPhase::Decode);
+}
+
+/// A waiter served by a handoff holds the gate until it drops its permit.
+#[test]
+fn served_waiter_holds_the_gate() {
+    let t = RequestTracker::new();
+    let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+    let mut waiter = Box::pin(t.set_phase(RequestPhase::Decode));
+    assert!(poll_once(&mut waiter).is_pending());
+    drop(holder);
+    let Poll::Ready(permit) = poll_once(&mut waiter) else {
+        panic!("the waiter was handed the gate")
+    };
+    assert!(
+        t.try_set_phase(RequestPhase::Aggregated).is_none(),
+        "held by the served waiter"
+    );
+    drop(permit);
+    assert!(t.try_set_phase(RequestPhase::Aggregated).is_some());
+}
+
+/// A cancelled waiter's passed-on wake-up (stored by the waker when nobody else waited) wakes
+/// the next waiter at once, while a newcomer holds the gate: with no handoff to claim, that
+/// waiter keeps waiting, and is served when the holder releases.
+#[test]
+fn stale_wake_up_does_not_serve_a_waiter_while_the_gate_is_held() {
+    let t = RequestTracker::new();
+    let first_holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
+    let mut cancelled = Box::pin(t.set_phase(RequestPhase::Prefill));
+    assert!(poll_once(&mut cancelled).is_pending());
+    drop(first_holder); // handed to `cancelled`, which is woken
+    drop(cancelled); // frees the gate; its wake-up stays with the waker
+    let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
+    let mut waiter = Box::pin(t.set_phase(RequestPhase::Decode));
+    assert!(
+        poll_once(&mut waiter).is_pending(),
+        "woken by the stale wake-up, but nothing was handed over"
+    );
+    assert_eq!(t.phase(), RequestPhase::Aggregated);
+    drop(holder);
+    let Poll::Ready(permit) = poll_once(&mut waiter) else {
+        panic!("served at the holder's release")
+    };
+    assert_eq!(t.phase(), RequestPhase::Decode);
+    drop(permit);
+}
+
+/// Three waiters, the middle one cancelled before the handoff: the other two are served in
+/// order and the gate ends free.
+#[test]
+fn middle_waiter_cancelled_before_handoff_leaves_the_others_in_order() {
+    let t = RequestTracker::new();
+    let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
+    let mut first = Box::pin(t.set_phase(RequestPhase::Prefill));
+    let mut middle = Box::pin(t.set_phase(RequestPhase::Aggregated));
+    let mut last = Box::pin(t.set_phase(RequestPhase::Decode));
+    assert!(poll_once(&mut first).is_pending());
+    assert!(poll_once(&mut middle).is_pending());
+    assert!(poll_once(&mut last).is_pending());
+    drop(middle);
+    drop(holder);
+    assert!(poll_once(&mut last).is_pending(), "last waits its turn");
+    let Poll::Ready(p1) = poll_once(&mut first) else {
+        panic!("first served")
+    };
+    assert_eq!(t.phase(), RequestPhase::Prefill);
+    drop(p1);
+    let Poll::Ready(p3) = poll_once(&mut last) else {
+        panic!("last served next")
+    };
+    assert_eq!(t.phase(), RequestPhase::Decode);
+    drop(p3);
+    assert!(
+        t.try_set_phase(RequestPhase::Prefill).is_some(),
+        "and ends free"
+    );
+}

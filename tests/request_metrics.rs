@@ -412,6 +412,24 @@ fn an_earlier_instant_gives_a_zero_gap_and_moves_neither_clock_back() {
     );
 }
 
+/// The limit itself is not oversized: a later chunk of exactly `MAX_ITL_SAMPLES_PER_CHUNK`
+/// tokens is still split into ITL samples.
+#[test]
+fn a_chunk_of_exactly_the_itl_limit_is_split_into_itl_samples() {
+    let t0 = Instant::now();
+    record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, t0);
+        let mut s = g.into_stream();
+        s.observe_chunk(1, at(t0, 5));
+        assert_eq!(
+            s.observe_chunk(MAX_ITL_SAMPLES_PER_CHUNK, at(t0, 9)),
+            ChunkKind::Later
+        );
+        s.finish(Outcome::Success);
+    });
+}
+
 #[test]
 fn an_oversized_chunk_counts_its_tokens_but_records_no_itl() {
     let t0 = Instant::now();

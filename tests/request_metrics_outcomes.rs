@@ -298,6 +298,65 @@ fn an_explicit_disconnect_stamps_the_finish_at_the_given_instant() {
     assert_eq!(r.gauge(names::DISCONNECTED_CLIENTS, &[]), Some(1.0));
 }
 
+/// `client_disconnected` (no instant) on a guard that never streamed ends it as a cancellation,
+/// not as the internal error a plain drop of that guard would be.
+#[test]
+fn a_client_disconnect_before_the_stream_is_counted_as_cancelled() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.client_disconnected();
+    });
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "cancelled")),
+        Some(1)
+    );
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
+
+/// A guard hands out the tracker it was made with.
+#[test]
+fn a_guard_reports_its_own_tracker() {
+    record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, Instant::now());
+        assert!(Arc::ptr_eq(g.tracker(), &t));
+        g.finish(Outcome::Success);
+    });
+}
+
+/// `finish_at` on a stream that saw no chunk ends it with its outcome (not as a disconnect)
+/// and stamps the finish at the given instant.
+#[test]
+fn a_stream_finished_at_an_instant_counts_its_outcome_and_ends_there() {
+    let t0 = Instant::now();
+    let mut total = None;
+    let r = record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, t0);
+        g.into_stream().finish_at(Outcome::Success, at(t0, 42));
+        total = t.total_time_ms();
+    });
+    assert_eq!(total, Some(42.0));
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("success", "")),
+        Some(1)
+    );
+    assert_eq!(r.label_sets(names::REQUESTS_TOTAL).len(), 1);
+}
+
+/// A stream hands out its request's tracker.
+#[test]
+fn a_stream_reports_its_requests_tracker() {
+    record(|| {
+        let m = metrics();
+        let (t, g) = request(&m, Instant::now());
+        let s = g.into_stream();
+        assert!(Arc::ptr_eq(s.tracker(), &t));
+        s.finish(Outcome::Success);
+    });
+}
+
 // ---- model_cancellation_total and model_rejection_total (Dynamo's) ---------------------------
 
 #[test]
@@ -325,6 +384,28 @@ fn a_client_disconnect_is_missing_from_model_cancellation_total() {
     assert_eq!(
         r.description(names::MODEL_CANCELLATION_TOTAL),
         Some("Total number of request cancellations")
+    );
+}
+
+/// A stream refused for load (after it started) is a rejection, not the client disconnect a
+/// drop of the stream would be.
+#[test]
+fn a_stream_refused_for_load_counts_a_rejection() {
+    let r = record(|| {
+        let m = metrics();
+        let (_, g) = request(&m, Instant::now());
+        g.into_stream().reject();
+    });
+    assert_eq!(
+        r.counter(
+            names::MODEL_REJECTION_TOTAL,
+            &[("model", MODEL), ("endpoint", "chat_completions")]
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        r.counter(names::REQUESTS_TOTAL, &outcome_labels("error", "overload")),
+        Some(1)
     );
 }
 

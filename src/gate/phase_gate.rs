@@ -313,4 +313,16 @@ mod tests {
         g.release();
         assert!(!g.is_held(), "nobody left: freed");
     }
+
+    /// The race `queue_or_take` exists for: the gate was freed between the caller's failed
+    /// `try_acquire` and its registration, so it takes the gate instead of counting itself.
+    #[test]
+    fn queue_or_take_takes_a_gate_freed_before_it_counted() {
+        let g = PhaseGate::new();
+        assert!(!g.queue_or_take(RequestPhase::Decode), "taken, not counted");
+        assert!(g.is_held());
+        assert_eq!(g.phase(), RequestPhase::Decode);
+        g.release();
+        assert!(!g.is_held(), "nobody was counted: the release frees it");
+    }
 }

@@ -252,6 +252,16 @@ mod tests {
         assert!(!is_wide(&l));
     }
 
+    /// The largest sample the packed field holds (2^39 - 1 ns) is one packed add, not a spill:
+    /// only a sample of 2^39 ns or more is too large on its own.
+    #[test]
+    fn a_sample_of_the_largest_packed_sum_stays_packed() {
+        let l = LatencySum::new();
+        l.add(PACKED_SUM_MAX);
+        assert_eq!(l.get(), (PACKED_SUM_MAX, 1));
+        assert!(!is_wide(&l));
+    }
+
     #[test]
     fn sum_past_the_packed_field_spills_and_keeps_counting() {
         let l = LatencySum::new();

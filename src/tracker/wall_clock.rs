@@ -331,6 +331,24 @@ mod tests {
     }
 
     #[test]
+    fn equally_wide_brackets_keep_the_first() {
+        // Only a strictly tighter bracket replaces the one kept: of three 7 ms brackets (all
+        // retried), the first stays.
+        let t0 = Instant::now();
+        let mut mono_reads = Vec::new();
+        let mut at = t0;
+        for _ in 0..BRACKET_TRIES {
+            mono_reads.push(at);
+            at += 7 * MS;
+            mono_reads.push(at);
+            at += MS;
+        }
+        let mut mono = mono_reads.into_iter();
+        let a = Anchor::take(|| mono.next().unwrap(), wall0);
+        assert_eq!(a.mono, t0 + 7 * MS / 2);
+    }
+
+    #[test]
     fn epoch_ms_at_now_is_within_a_millisecond_of_the_wall_clock() {
         // A correctness check of the derived arrival against direct reads around it, not a
         // timing assertion: it fails only if the derivation is wrong or the wall clock steps
@@ -409,6 +427,69 @@ mod tests {
             u128::from(u64::MAX) * 1_000_000
         );
         assert_eq!(refine_arrival(0, Some(0)), 0);
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_derived_arrival_just_after_its_millisecond_starts_is_kept_to_the_nanosecond() {
+        let ms = 1_767_225_600_123;
+        let lo = u128::from(ms) * 1_000_000;
+        assert_eq!(refine_arrival(ms, Some(ms * 1_000_000 + 1)), lo + 1);
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_trace_arrival_reuses_the_threads_anchor_while_fresh() {
+        std::thread::spawn(|| {
+            let t = super::super::RequestTracker::new();
+            let now = Instant::now();
+            t.received_wall_time_at(now);
+            let first = ANCHOR.with(Cell::get).expect("anchored");
+            t.received_wall_time_at(now + 10 * MS);
+            assert_eq!(
+                ANCHOR.with(Cell::get),
+                Some(first),
+                "no re-anchor within 1 s"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_trace_arrival_reanchors_a_stale_anchor() {
+        std::thread::spawn(|| {
+            let t = super::super::RequestTracker::new();
+            let now = Instant::now();
+            t.received_wall_time_at(now);
+            let first = ANCHOR.with(Cell::get).expect("anchored");
+            t.received_wall_time_at(now + REANCHOR_AFTER * 2);
+            assert_ne!(
+                ANCHOR.with(Cell::get),
+                Some(first),
+                "re-anchored once stale"
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn an_instant_too_old_for_a_fresh_anchor_reads_the_anchors_wall_clock() {
+        // `t` more than `REANCHOR_AFTER` before the fresh anchor (a thread preempted that
+        // long): the answer is the anchor's own wall clock, so within a millisecond of a
+        // direct read around it (a correctness check, not a timing assertion).
+        let Some(old) = Instant::now().checked_sub(REANCHOR_AFTER * 5) else {
+            return;
+        };
+        let before = wall_ms(SystemTime::now());
+        let derived = reanchor(None, old);
+        let after = wall_ms(SystemTime::now());
+        assert!(
+            before.saturating_sub(1) <= derived && derived <= after + 1,
+            "{before} <= {derived} <= {after} (within 1 ms)"
+        );
     }
 
     fn wall_ms(w: SystemTime) -> u64 {

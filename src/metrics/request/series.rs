@@ -109,3 +109,15 @@ impl<T> LazyHandle<T> {
 pub(super) fn key(name: String, labels: impl IntoIterator<Item = ::metrics::Label>) -> Key {
     Key::from_parts(name, labels.into_iter().collect::<Vec<_>>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_debugs_as_its_variant() {
+        assert_eq!(format!("{:?}", Target::Facade), "Facade");
+        let recorder: Arc<dyn Recorder + Send + Sync> = Arc::new(::metrics::NoopRecorder);
+        assert_eq!(format!("{:?}", Target::Recorder(recorder)), "Recorder");
+    }
+}

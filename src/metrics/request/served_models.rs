@@ -227,6 +227,61 @@ mod tests {
     use metrics_util::debugging::DebuggingRecorder;
 
     #[test]
+    fn a_refusal_that_is_not_overload_counts_its_error_and_no_rejection() {
+        let recorder = Arc::new(DebuggingRecorder::new());
+        let snapshotter = recorder.snapshotter();
+        let models = ServedModels::with_recorder(recorder, &Prefix::default(), ["m"]);
+        models.refuse(
+            "m",
+            Arc::new(RequestTracker::new()),
+            Endpoint::Completions,
+            RequestType::Unary,
+            ErrorType::NotFound,
+        );
+        let names_and_error_types = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(k, ..)| {
+                let key = k.key();
+                let error_type = key
+                    .labels()
+                    .find(|l| l.key() == "error_type")
+                    .map(|l| l.value().to_owned());
+                (key.name().to_owned(), error_type)
+            })
+            .collect::<Vec<_>>();
+        assert!(
+            names_and_error_types.contains(&(
+                "dynamo_frontend_requests_total".to_owned(),
+                Some("not_found".to_owned())
+            )),
+            "{names_and_error_types:?}"
+        );
+        assert!(
+            !names_and_error_types
+                .iter()
+                .any(|(name, _)| name == "dynamo_frontend_model_rejection_total"),
+            "{names_and_error_types:?}"
+        );
+    }
+
+    #[test]
+    fn served_models_debug_shows_prefix_models_and_whether_it_owns_a_recorder() {
+        let models = ServedModels::new(&Prefix::new("router").unwrap(), ["m"]);
+        assert_eq!(
+            format!("{models:?}"),
+            r#"ServedModels { prefix: Prefix("router"), models: ["m"], own_recorder: false }"#
+        );
+    }
+
+    #[test]
+    fn the_prefix_is_the_one_given() {
+        let prefix = Prefix::new("router").unwrap();
+        assert_eq!(ServedModels::new(&prefix, ["m"]).prefix(), &prefix);
+    }
+
+    #[test]
     fn unknown_strings_fall_back_and_the_unknown_name_is_not_a_second_entry() {
         let recorder = Arc::new(DebuggingRecorder::new());
         let snapshotter = recorder.snapshotter();

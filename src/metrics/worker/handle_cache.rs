@@ -297,3 +297,39 @@ fn set_uncached(w: WorkerInfo, values: &[(WorkerGauge, f64)]) {
         g.resolve(w).set(v);
     }
 }
+
+#[cfg(all(test, not(reqtrack_model)))]
+mod tests {
+    use super::*;
+    use crate::slot::WorkerType;
+    use metrics_util::debugging::DebuggingRecorder;
+
+    #[test]
+    fn an_instant_before_the_origin_is_negative() {
+        let origin = Instant::now() + Duration::from_secs(1);
+        assert_eq!(nanos_since(origin, origin - Duration::from_nanos(5)), -5);
+        assert_eq!(nanos_since(origin, origin + Duration::from_nanos(5)), 5);
+    }
+
+    #[test]
+    fn table_bytes_is_capacity_times_entry_size_plus_a_control_byte() {
+        std::thread::spawn(|| {
+            let recorder = DebuggingRecorder::new();
+            let worker = WorkerInfo {
+                instance_id: 7,
+                dp_rank: Some(0),
+                worker_type: WorkerType::Prefill,
+            };
+            ::metrics::with_local_recorder(&recorder, || {
+                set_worker_gauges(worker, &[(WorkerGauge::Ttft, 1.0)], Instant::now());
+            });
+            let stats = gauge_handle_cache_stats();
+            assert_eq!(stats.entries, 1);
+            assert!(stats.capacity >= 1, "{stats:?}");
+            let entry = std::mem::size_of::<(HandleKey, Handles)>();
+            assert_eq!(stats.table_bytes, stats.capacity * (entry + 1), "{stats:?}");
+        })
+        .join()
+        .unwrap();
+    }
+}
