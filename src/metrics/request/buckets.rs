@@ -131,6 +131,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn default_buckets_finds_each_histograms_list_by_its_suffix_and_nothing_else() {
+        for (suffix, b) in DEFAULT_BUCKETS {
+            assert_eq!(default_buckets(suffix), Some(*b), "{suffix}");
+        }
+        assert_eq!(default_buckets(names::REQUESTS_TOTAL), None);
+        assert_eq!(default_buckets(""), None);
+    }
+
+    #[test]
     fn every_list_is_non_empty_and_strictly_increasing() {
         for (suffix, b) in DEFAULT_BUCKETS {
             assert!(!b.is_empty(), "{suffix}");
