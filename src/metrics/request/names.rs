@@ -165,6 +165,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_prefix_displays_as_itself() {
+        assert_eq!(Prefix::default().to_string(), DEFAULT_PREFIX);
+        assert_eq!(Prefix::new("router").unwrap().to_string(), "router");
+    }
+
+    #[test]
+    fn an_invalid_prefix_says_what_was_given_and_what_is_allowed() {
+        let message = Prefix::new("my-router").unwrap_err().to_string();
+        assert!(message.contains("\"my-router\""), "{message}");
+        assert!(message.contains("ASCII letters"), "{message}");
+    }
+
+    #[test]
     fn prefix_rejects_what_prometheus_rejects() {
         for bad in ["", "1abc", "a-b", "a b", "é", "a.b"] {
             assert_eq!(
