@@ -28,7 +28,7 @@
 //!   another value after it relying on it), and its first-write rule is decided by the CAS on
 //!   its one word, whatever the ordering.
 
-use super::encoding::{decode, encode};
+use super::encoding::{decode, decode_u32, encode, encode_u32};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// A `u64` that keeps its first write.
@@ -75,9 +75,6 @@ impl OnceStamp {
     }
 }
 
-/// The largest value a [`OnceU32`] stores: `u32::MAX - 1` (its word is `v + 1`, 0 = unset).
-const MAX_STORED_U32: u32 = u32::MAX - 1;
-
 /// A `u32` that keeps its first write (`v + 1` in one `AtomicU32`; 0 is unset).
 #[derive(Debug)]
 pub(crate) struct OnceU32 {
@@ -92,15 +89,11 @@ impl OnceU32 {
         }
     }
 
-    /// Records `value` if the slot is unset and `value` is at most [`MAX_STORED_U32`]. Returns
+    /// Records `value` if the slot is unset and `value` is at most `u32::MAX - 1`. Returns
     /// `true` if this call set it; `false` if the slot was set or `value` does not fit.
     #[inline]
     pub(crate) fn set(&self, value: u64) -> bool {
-        let Some(word) = u32::try_from(value)
-            .ok()
-            .filter(|&v| v <= MAX_STORED_U32)
-            .map(|v| v + 1)
-        else {
+        let Some(word) = encode_u32(value) else {
             return false;
         };
         self.bits.load(Ordering::Relaxed) == 0
@@ -113,17 +106,14 @@ impl OnceU32 {
     /// The recorded value, if any.
     #[inline]
     pub(crate) fn get(&self) -> Option<u64> {
-        self.bits
-            .load(Ordering::Relaxed)
-            .checked_sub(1)
-            .map(u64::from)
+        decode_u32(self.bits.load(Ordering::Relaxed)).map(u64::from)
     }
 }
 
 #[cfg(all(test, not(reqtrack_model)))]
 mod tests {
     use super::*;
-    use crate::slot::encoding::MAX_STORED;
+    use crate::slot::encoding::{MAX_STORED, MAX_STORED_U32};
 
     #[test]
     fn starts_unset() {

@@ -437,42 +437,36 @@ mod tests {
         assert_eq!(refine_arrival(ms, Some(ms * 1_000_000 + 1)), lo + 1);
     }
 
+    /// On a fresh thread, two trace arrivals `gap` apart: the anchor after the first and
+    /// after the second.
     #[cfg(feature = "otel")]
-    #[test]
-    fn a_trace_arrival_reuses_the_threads_anchor_while_fresh() {
-        std::thread::spawn(|| {
+    fn anchors_around_two_arrivals(gap: Duration) -> (Option<Anchor>, Option<Anchor>) {
+        std::thread::spawn(move || {
             let t = super::super::RequestTracker::new();
             let now = Instant::now();
             t.received_wall_time_at(now);
-            let first = ANCHOR.with(Cell::get).expect("anchored");
-            t.received_wall_time_at(now + 10 * MS);
-            assert_eq!(
-                ANCHOR.with(Cell::get),
-                Some(first),
-                "no re-anchor within 1 s"
-            );
+            let first = ANCHOR.with(Cell::get);
+            t.received_wall_time_at(now + gap);
+            (first, ANCHOR.with(Cell::get))
         })
         .join()
-        .unwrap();
+        .unwrap()
+    }
+
+    #[cfg(feature = "otel")]
+    #[test]
+    fn a_trace_arrival_reuses_the_threads_anchor_while_fresh() {
+        let (first, second) = anchors_around_two_arrivals(10 * MS);
+        assert!(first.is_some(), "anchored");
+        assert_eq!(second, first, "no re-anchor within 1 s");
     }
 
     #[cfg(feature = "otel")]
     #[test]
     fn a_trace_arrival_reanchors_a_stale_anchor() {
-        std::thread::spawn(|| {
-            let t = super::super::RequestTracker::new();
-            let now = Instant::now();
-            t.received_wall_time_at(now);
-            let first = ANCHOR.with(Cell::get).expect("anchored");
-            t.received_wall_time_at(now + REANCHOR_AFTER * 2);
-            assert_ne!(
-                ANCHOR.with(Cell::get),
-                Some(first),
-                "re-anchored once stale"
-            );
-        })
-        .join()
-        .unwrap();
+        let (first, second) = anchors_around_two_arrivals(REANCHOR_AFTER * 2);
+        assert!(first.is_some(), "anchored");
+        assert_ne!(second, first, "re-anchored once stale");
     }
 
     #[test]
