@@ -1,6 +1,6 @@
 //! Metrics layer: what the tracker's stamps feed to a `metrics` recorder.
 //!
-//! * [`worker`](self::worker) (private): the per-worker "last value" gauges and their handle
+//! * `worker` (private): the per-worker "last value" gauges and their handle
 //!   cache.
 //! * `request`: the per-request metrics (counters, gauges, histograms) of Dynamo's frontend.
 //!

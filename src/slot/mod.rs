@@ -3,7 +3,7 @@
 //!
 //! | slot | kept value | atomics |
 //! |---|---|---|
-//! | [`OnceStamp`] | first write | one `AtomicU64`, `v + 1` ([`encoding`](self::encoding)) |
+//! | [`OnceStamp`] | first write | one `AtomicU64`, `v + 1` (private `encoding` module) |
 //! | [`OnceU32`] | first write up to `u32::MAX - 1` | one `AtomicU32`, `v + 1` |
 //! | [`BlockStamp`] | finish (monotonic max) and osl (last write), together | one `AtomicU64` (43-bit finish `v + 1`, 20-bit osl), spilling once to a 128-bit atomic |
 //! | [`PackedPair`] | first valid `(part, whole)` | one `AtomicU64`, `(whole + 1) << 32 \| part` |

@@ -3,7 +3,7 @@
 //!
 //! * Normal builds ([`real`]): `std`'s atomics, `portable-atomic`'s `AtomicU128` and tokio's
 //!   `Notify`.
-//! * `--cfg reqtrack_loom` or `--cfg reqtrack_shuttle` ([`model`], under the derived
+//! * `--cfg reqtrack_loom` or `--cfg reqtrack_shuttle` (`model`, under the derived
 //!   `cfg(reqtrack_model)` that `build.rs` sets): the checker's atomics, plus two
 //!   checker-visible stand-ins, a 128-bit atomic (under loom one that honours the orderings it
 //!   is given, under shuttle a cell on shuttle's mutex) and a `Notify` with tokio's semantics. tokio's own `Notify` is invisible to a model checker (loom would report
