@@ -4,7 +4,7 @@
 
 #![cfg(not(reqtrack_model))]
 
-use reqtrack::{RequestPhase, RequestTracker};
+use reqtrack::{PhasePermit, RequestPhase, RequestTracker};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -14,14 +14,23 @@ fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut cx)
 }
 
+/// `set_phase(phase)` polled once and still pending: queued behind whoever holds the gate.
+fn queued(
+    t: &RequestTracker,
+    phase: RequestPhase,
+) -> Pin<Box<impl Future<Output = PhasePermit<'_>> + '_>> {
+    let mut waiter = Box::pin(t.set_phase(phase));
+    assert!(poll_once(&mut waiter).is_pending(), "queued");
+    waiter
+}
+
 /// Regression: `release` cleared HELD and woke a waiter, so a `try_set_phase` arriving before
 /// the woken waiter ran took the gate from under it.
 #[test]
 fn try_set_phase_barges_past_a_queued_waiter() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut waiter = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut waiter).is_pending());
+    let mut waiter = queued(&t, RequestPhase::Decode);
     drop(holder);
     assert!(
         t.try_set_phase(RequestPhase::Aggregated).is_none(),
@@ -40,8 +49,7 @@ fn try_set_phase_barges_past_a_queued_waiter() {
 fn holder_reacquiring_in_a_loop_starves_a_queued_waiter() {
     let t = RequestTracker::new();
     let mut holder = t.try_set_phase(RequestPhase::Prefill);
-    let mut waiter = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut waiter).is_pending());
+    let mut waiter = queued(&t, RequestPhase::Decode);
     let mut waiter_got_it_after = None;
     for round in 0..10_000 {
         drop(holder.take());
@@ -68,10 +76,8 @@ fn holder_reacquiring_in_a_loop_starves_a_queued_waiter() {
 fn waiters_are_served_in_arrival_order() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
-    let mut first = Box::pin(t.set_phase(RequestPhase::Prefill));
-    let mut second = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut first).is_pending());
-    assert!(poll_once(&mut second).is_pending());
+    let mut first = queued(&t, RequestPhase::Prefill);
+    let mut second = queued(&t, RequestPhase::Decode);
     drop(holder);
     assert!(poll_once(&mut second).is_pending(), "second waits its turn");
     let Poll::Ready(p1) = poll_once(&mut first) else {
@@ -91,10 +97,8 @@ fn waiters_are_served_in_arrival_order() {
 fn waiter_cancelled_after_handoff_passes_the_gate_on() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
-    let mut first = Box::pin(t.set_phase(RequestPhase::Prefill));
-    let mut second = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut first).is_pending());
-    assert!(poll_once(&mut second).is_pending());
+    let first = queued(&t, RequestPhase::Prefill);
+    let mut second = queued(&t, RequestPhase::Decode);
     drop(holder); // handed to `first`
     drop(first); // cancelled before it ran
     let Poll::Ready(p2) = poll_once(&mut second) else {
@@ -113,8 +117,7 @@ fn waiter_cancelled_after_handoff_passes_the_gate_on() {
 fn last_waiter_cancelled_after_handoff_frees_the_gate() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut only = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut only).is_pending());
+    let only = queued(&t, RequestPhase::Decode);
     drop(holder);
     drop(only);
     assert_eq!(
@@ -131,8 +134,7 @@ fn last_waiter_cancelled_after_handoff_frees_the_gate() {
 fn waiter_cancelled_before_handoff_leaves_the_queue() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut quitter = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut quitter).is_pending());
+    let quitter = queued(&t, RequestPhase::Decode);
     drop(quitter);
     drop(holder);
     assert!(t.try_set_phase(RequestPhase::Aggregated).is_some());
@@ -144,8 +146,7 @@ fn waiter_cancelled_before_handoff_leaves_the_queue() {
 fn waiter_cancelled_before_handoff_leaves_the_gate_held() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut quitter = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut quitter).is_pending());
+    let quitter = queued(&t, RequestPhase::Decode);
     drop(quitter);
     assert!(
         t.try_set_phase(RequestPhase::Aggregated).is_none(),
@@ -161,8 +162,7 @@ fn waiter_cancelled_before_handoff_leaves_the_gate_held() {
 fn last_waiter_cancelled_after_handoff_leaves_no_waiter_counted() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut only = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut only).is_pending());
+    let only = queued(&t, RequestPhase::Decode);
     drop(holder);
     drop(only);
     let newcomer = t.try_set_phase(RequestPhase::Aggregated).unwrap();
@@ -179,8 +179,7 @@ fn last_waiter_cancelled_after_handoff_leaves_no_waiter_counted() {
 fn last_waiter_cancelled_after_handoff_keeps_the_decode_phase() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Decode).unwrap();
-    let mut only = Box::pin(t.set_phase(RequestPhase::Prefill));
-    assert!(poll_once(&mut only).is_pending());
+    let only = queued(&t, RequestPhase::Prefill);
     drop(holder);
     drop(only);
     assert_eq!(t.phase(), RequestPhase::Decode);
@@ -191,8 +190,7 @@ fn last_waiter_cancelled_after_handoff_keeps_the_decode_phase() {
 fn served_waiter_holds_the_gate() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut waiter = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut waiter).is_pending());
+    let mut waiter = queued(&t, RequestPhase::Decode);
     drop(holder);
     let Poll::Ready(permit) = poll_once(&mut waiter) else {
         panic!("the waiter was handed the gate")
@@ -212,8 +210,7 @@ fn served_waiter_holds_the_gate() {
 fn stale_wake_up_does_not_serve_a_waiter_while_the_gate_is_held() {
     let t = RequestTracker::new();
     let first_holder = t.try_set_phase(RequestPhase::Prefill).unwrap();
-    let mut cancelled = Box::pin(t.set_phase(RequestPhase::Prefill));
-    assert!(poll_once(&mut cancelled).is_pending());
+    let cancelled = queued(&t, RequestPhase::Prefill);
     drop(first_holder); // handed to `cancelled`, which is woken
     drop(cancelled); // frees the gate; its wake-up stays with the waker
     let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
@@ -237,12 +234,9 @@ fn stale_wake_up_does_not_serve_a_waiter_while_the_gate_is_held() {
 fn middle_waiter_cancelled_before_handoff_leaves_the_others_in_order() {
     let t = RequestTracker::new();
     let holder = t.try_set_phase(RequestPhase::Aggregated).unwrap();
-    let mut first = Box::pin(t.set_phase(RequestPhase::Prefill));
-    let mut middle = Box::pin(t.set_phase(RequestPhase::Aggregated));
-    let mut last = Box::pin(t.set_phase(RequestPhase::Decode));
-    assert!(poll_once(&mut first).is_pending());
-    assert!(poll_once(&mut middle).is_pending());
-    assert!(poll_once(&mut last).is_pending());
+    let mut first = queued(&t, RequestPhase::Prefill);
+    let middle = queued(&t, RequestPhase::Aggregated);
+    let mut last = queued(&t, RequestPhase::Decode);
     drop(middle);
     drop(holder);
     assert!(poll_once(&mut last).is_pending(), "last waits its turn");
