@@ -175,18 +175,19 @@ async fn drive(cli: &cli::Cli, base: &str, app: Option<&App>) -> ExitCode {
     let mut server = summary::ServerView::default();
     for _ in 0..50 {
         server = match app {
-            Some(app) => {
-                summary::ServerView::from_scrape(&app.telemetry().render(), app.cluster().busy())
-            }
+            Some(app) => summary::ServerView::from_scrape(
+                &app.telemetry().render(),
+                Some(app.cluster().busy()),
+            ),
             None => match scrape_remote(base).await {
-                Some(text) => summary::ServerView::from_scrape(&text, 0),
+                Some(text) => summary::ServerView::from_scrape(&text, None),
                 None => {
                     eprintln!("error: cannot scrape {base}/metrics");
                     return ExitCode::from(1);
                 }
             },
         };
-        if server.inflight == 0.0 && server.queued == 0.0 && server.workers_busy == 0 {
+        if server.is_quiet() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -203,10 +204,12 @@ async fn drive(cli: &cli::Cli, base: &str, app: Option<&App>) -> ExitCode {
             println!("{json}");
         }
     }
-    if server.inflight != 0.0 || server.queued != 0.0 || server.workers_busy != 0 {
+    if !server.is_quiet() {
         eprintln!(
             "error: {} requests still in flight, {} queued, {} holding a worker",
-            server.inflight, server.queued, server.workers_busy
+            server.inflight,
+            server.queued,
+            server.workers_busy.unwrap_or(0)
         );
         return ExitCode::from(1);
     }

@@ -167,13 +167,14 @@ pub struct ServerView {
     pub inflight: f64,
     /// `queued_requests`, summed over models.
     pub queued: f64,
-    /// Requests still holding a simulated worker.
-    pub workers_busy: usize,
+    /// Requests still holding a simulated worker; `None` when another process serves
+    /// (`--target`), whose workers this one cannot see.
+    pub workers_busy: Option<usize>,
 }
 
 impl ServerView {
     /// Reads a scrape.
-    pub fn from_scrape(text: &str, workers_busy: usize) -> Self {
+    pub fn from_scrape(text: &str, workers_busy: Option<usize>) -> Self {
         let mut by_status = BTreeMap::new();
         let requests_total = metric_name(names::REQUESTS_TOTAL);
         for s in scrape::samples(text).filter(|s| s.name == requests_total) {
@@ -190,6 +191,11 @@ impl ServerView {
             workers_busy,
         }
     }
+
+    /// Nothing in flight, nothing queued, no worker busy (as far as this process can see).
+    pub fn is_quiet(&self) -> bool {
+        self.inflight == 0.0 && self.queued == 0.0 && self.workers_busy.unwrap_or(0) == 0
+    }
 }
 
 /// Run-wide figures next to the clients' stats.
@@ -199,7 +205,7 @@ pub struct RunFigures {
     pub elapsed: Duration,
     /// Requests sent and shed.
     pub sent: Sent,
-    /// Process CPU over the run (server and clients), ns.
+    /// Process CPU over the run (server and clients, or the clients only with `--target`), ns.
     pub cpu_ns: Option<u64>,
     /// Worker conflicts the trackers counted; `None` when another process serves
     /// (`--target`), whose trackers this one cannot see.
@@ -293,11 +299,9 @@ impl Stats {
             server.inflight + 0.0
         );
         println!("{:<38}{:>10.0}", "queued at the end", server.queued + 0.0);
-        if run.conflicts.is_some() {
-            println!(
-                "{:<38}{:>10}",
-                "workers busy at the end", server.workers_busy
-            );
+        match server.workers_busy {
+            Some(n) => println!("{:<38}{n:>10}", "workers busy at the end"),
+            None => println!("{:<38}{:>10}", "workers busy at the end", "unknown"),
         }
         self.print_cpu(run);
         // One machine-readable line for scripts (benches/frontend_cost.sh).
@@ -313,7 +317,9 @@ impl Stats {
             println!("{:<38}{:>10}", "process CPU", "unknown");
             return;
         };
-        let whose = if run.conflicts.is_some() {
+        // Only a server in this process has trackers whose conflicts are known here.
+        let server_in_process = run.conflicts.is_some();
+        let whose = if server_in_process {
             "server and clients"
         } else {
             "the clients only"
